@@ -1,0 +1,216 @@
+"""The ``gencurve`` command line (contract: DESIGN §5). Uses engine/ and document/, never Qt.
+
+stdout carries only the JSON result; progress bars and the one-line errors go to stderr.
+Exit codes: 0 ok, 2 bad input, 3 model cannot be loaded, 4 out of memory, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError
+
+DEFAULT_MODEL = "stabilityai/stable-diffusion-2-1-base"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInputError(f"{self.prog}: {message}")
+
+
+def parse_point(text: str) -> tuple[int, int]:
+    """``"X,Y"`` -> (x, y) image pixel."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return int(parts[0]), int(parts[1])
+    except ValueError:
+        raise BadInputError(f"cannot read the coordinate {text!r}: expected X,Y with integers, e.g. 120,64") from None
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        default=os.environ.get("GENCURVE_MODEL", DEFAULT_MODEL),
+        help="demo | sd21-arch | REPO_ID | DIR | FILE.safetensors (default: $GENCURVE_MODEL or %(default)s)",
+    )
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default: auto)")
+    p.add_argument("--dtype", default="auto", help="auto | fp32 | fp16 | bf16 (default: auto)")
+    p.add_argument("--steps", type=int, default=50, help="DDIM inversion steps N (default: 50)")
+    p.add_argument(
+        "--max-side", type=int, default=1024, help="longer image side above which images are downscaled (default: 1024)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gencurve", description="Generation curves, saliency maps and curve-matching edits.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("curve", help="generation curves of pixels and of a masked region (JSON)")
+    p.add_argument("image")
+    p.add_argument("--at", action="append", default=[], metavar="X,Y", help="an image pixel; repeatable")
+    p.add_argument("--mask", help="8-bit mask image, white (>= 128) = region")
+    p.add_argument("--channel", type=int, help="one latent channel 0..3 instead of the mean of all four")
+    _add_common(p)
+
+    p = sub.add_parser("saliency", help="dense curve-fluctuation saliency map (PNG + JSON)")
+    p.add_argument("image")
+    p.add_argument("-o", "--output", required=True, help="where to write the map (PNG)")
+    p.add_argument("--exact", action="store_true", help="the slow per-pixel reference (one JVP per pixel and step)")
+    p.add_argument("--channel", type=int, help="one latent channel 0..3 instead of the mean of all four")
+    p.add_argument("--probes", type=int, default=64, help="random probes of the fast estimator (default: 64)")
+    p.add_argument("--t-min", type=int, default=200, help="fluctuation ignores t < T_MIN (default: 200)")
+    p.add_argument("--window", type=int, default=5, help="fluctuation window in timesteps (default: 5)")
+    _add_common(p)
+    return parser
+
+
+class _StderrProgress:
+    """A tqdm bar on stderr per stage."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None:
+            bar = self._bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False, dynamic_ncols=True)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+
+def _check_output(path: str) -> Path:
+    out = Path(path)
+    if out.is_dir():
+        raise BadInputError(f"{out}: is a directory; give a file name")
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise BadInputError(f"{out}: the folder {out.parent} does not exist")
+    return out
+
+
+def _load(args, progress):
+    from gencurve_desktop.engine.models import load_model
+
+    return load_model(args.model, args.device, args.dtype, progress)
+
+
+def cmd_curve(args, progress) -> dict:
+    from gencurve_desktop.document.images import load_mask, load_rgb
+    from gencurve_desktop.engine.analysis import generation_curves, invert_image
+    from gencurve_desktop.engine.curves import channels_for
+
+    points = [parse_point(a) for a in args.at]
+    if not points and not args.mask:
+        raise BadInputError("give at least one --at X,Y or a --mask")
+    channels_for(args.channel)
+    rgb = load_rgb(args.image)
+    h, w = rgb.shape[:2]
+    for x, y in points:
+        if not (0 <= x < w and 0 <= y < h):
+            raise BadInputError(f"pixel ({x}, {y}) is outside the {w}x{h} image")
+    mask = None
+    if args.mask:
+        mask = load_mask(args.mask, (w, h))
+        if not mask.any():
+            raise BadInputError(f"{args.mask}: the mask is empty (no pixel is white >= 128)")
+    model = _load(args, progress)
+    inversion = invert_image(model, rgb, args.steps, args.max_side, progress)
+    curves = generation_curves(model, inversion, points, mask, args.channel, progress)
+    result = {
+        "model": args.model,
+        "steps": args.steps,
+        "timesteps": curves.timesteps,
+        "curves": [{"at": [x, y], "rates": r} for (x, y), r in zip(curves.points, curves.rates)],
+    }
+    if curves.region is not None:
+        result["region"] = {"rates": curves.region}
+    return result
+
+
+def cmd_saliency(args, progress) -> dict:
+    from gencurve_desktop.document.images import load_rgb, save_image_atomic
+    from gencurve_desktop.engine.analysis import invert_image, saliency_map, saliency_to_uint8
+    from gencurve_desktop.engine.curves import channels_for
+
+    out = _check_output(args.output)
+    if out.suffix.lower() != ".png":
+        raise BadInputError(f"{out}: the saliency map is written as PNG; use a .png name")
+    channels_for(args.channel)
+    if args.probes < 1:
+        raise BadInputError(f"--probes must be at least 1, got {args.probes}")
+    if args.window < 2:
+        raise BadInputError(f"--window must be at least 2, got {args.window}")
+    rgb = load_rgb(args.image)
+    model = _load(args, progress)
+    start = time.perf_counter()
+    inversion = invert_image(model, rgb, args.steps, args.max_side, progress)
+    smap = saliency_map(
+        model, inversion, args.exact, args.channel, args.probes, args.t_min, args.window, progress=progress
+    )
+    save_image_atomic(saliency_to_uint8(smap.image), out)
+    return {
+        "model": args.model,
+        "steps": args.steps,
+        "method": "exact" if args.exact else "fast",
+        "output": str(out),
+        "size": [rgb.shape[1], rgb.shape[0]],
+        "latent_shape": list(smap.latent.shape),
+        "seconds": round(time.perf_counter() - start, 3),
+        "fluctuation_range": [float(smap.latent.min()), float(smap.latent.max())],
+    }
+
+
+COMMANDS = {"curve": cmd_curve, "saliency": cmd_saliency}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gencurve`` console script; returns the exit code."""
+    progress = _StderrProgress()
+    try:
+        args = build_parser().parse_args(argv)
+        result = COMMANDS[args.command](args, progress)
+        progress.close()
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
+        return 0
+    except KeyboardInterrupt:
+        progress.close()
+        print("gencurve: cancelled", file=sys.stderr)
+        return CancelledError.exit_code
+    except GenCurveError as e:
+        progress.close()
+        print(f"gencurve: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+    except Exception as e:  # never a traceback for the user; GENCURVE_DEBUG=1 shows it
+        progress.close()
+        if os.environ.get("GENCURVE_DEBUG"):
+            raise
+        print(f"gencurve: internal error: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+def run() -> None:
+    """Console-script wrapper."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

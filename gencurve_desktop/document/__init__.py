@@ -1,0 +1,1 @@
+"""The document layer: images, masks, layers and project files. Imports neither Qt nor torch."""

@@ -1,0 +1,60 @@
+"""Shared fixtures: the demo model, a tiny SD folder written by save_pretrained, small test images."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from gencurve_desktop.paths import resources_dir, sample_image  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_model():
+    from gencurve_desktop.engine.models import load_model
+
+    return load_model("demo", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def sample_rgb():
+    """A 128 x 128 crop of the bundled sample (fast to invert on CPU)."""
+    from gencurve_desktop.document.images import load_rgb
+
+    return np.ascontiguousarray(load_rgb(sample_image())[64:192, 192:320])
+
+
+@pytest.fixture
+def small_png(tmp_path, sample_rgb):
+    path = tmp_path / "small.png"
+    Image.fromarray(sample_rgb).save(path)
+    return path
+
+
+def _save_tiny_pipeline(folder, seed, prediction_type="epsilon"):
+    from diffusers import StableDiffusionPipeline
+
+    from gencurve_desktop.engine.models import build_from_config
+
+    parts = build_from_config(resources_dir() / "models" / "demo", seed=seed)
+    parts["scheduler"] = parts["scheduler"].__class__.from_config(
+        parts["scheduler"].config, prediction_type=prediction_type
+    )
+    pipe = StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_folder(tmp_path_factory):
+    """A diffusers folder of a tiny SD pipeline (U-Net, VAE, text encoder, tokenizer, scheduler)."""
+    return _save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd"), seed=7)
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_vpred_folder(tmp_path_factory):
+    """The same, configured for v-prediction."""
+    return _save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd-v"), seed=8, prediction_type="v_prediction")

@@ -1,0 +1,168 @@
+"""The gencurve command line: JSON contracts, exit codes, one-line errors (DESIGN §5)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gencurve_desktop.cli import main
+from gencurve_desktop.engine.analysis import invert_image
+from gencurve_desktop.engine.hspace import h_space
+from gencurve_desktop.engine.models import load_model
+
+COMMON = ["--device", "cpu", "--steps", "4"]
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err):
+    lines = [ln for ln in err.splitlines() if ln.strip() and "\r" not in ln and "%|" not in ln]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_curve_on_saved_folder_matches_finite_differences(capsys, tmp_path, tiny_sd_folder, sample_rgb):
+    img = tmp_path / "img.png"
+    Image.fromarray(sample_rgb[:64, :64]).save(img)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[8:24, 40:56] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    code, out, _ = run_cli(
+        capsys,
+        "curve",
+        img,
+        "--at",
+        "3,5",
+        "--at",
+        "60,33",
+        "--mask",
+        tmp_path / "m.png",
+        "--model",
+        tiny_sd_folder,
+        "--dtype",
+        "fp64",
+        *COMMON,
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"model", "steps", "timesteps", "curves", "region"}
+    assert data["steps"] == 4 and len(data["timesteps"]) == 4
+    assert data["timesteps"] == sorted(data["timesteps"], reverse=True)
+    assert [c["at"] for c in data["curves"]] == [[3, 5], [60, 33]]
+    assert all(len(c["rates"]) == 4 for c in data["curves"]) and len(data["region"]["rates"]) == 4
+
+    # finite differences of the mid-block output, float64, central, per channel
+    m = load_model(str(tiny_sd_folder), device="cpu", dtype="fp64")
+    tr = invert_image(m, sample_rgb[:64, :64], steps=4).trajectory
+    eps = 1e-6
+    for curve in data["curves"]:
+        x, y = curve["at"]
+        for n, rate in enumerate(curve["rates"]):
+            xt = tr.latents[n : n + 1].double()
+            t = tr.schedule.timesteps[n : n + 1]
+            norms = []
+            for c in range(4):
+                e = torch.zeros_like(xt)
+                e[0, c, y // 8, x // 8] = 1.0
+                with torch.no_grad():
+                    fd = (h_space(m, xt + eps * e, t) - h_space(m, xt - eps * e, t)) / (2 * eps)
+                norms.append(float(fd.norm()))
+            assert abs(rate - np.mean(norms)) / np.mean(norms) <= 1e-4
+
+
+def test_curve_single_channel(capsys, small_png):
+    code, out, _ = run_cli(capsys, "curve", small_png, "--at", "10,10", "--channel", "3", "--model", "demo", *COMMON)
+    assert code == 0
+    assert len(json.loads(out)["curves"][0]["rates"]) == 4
+
+
+def test_saliency_writes_map_of_image_size(capsys, tmp_path, sample_rgb):
+    img = tmp_path / "odd.png"
+    Image.fromarray(sample_rgb[:90, :70]).save(img)
+    out_png = tmp_path / "map.png"
+    code, out, _ = run_cli(capsys, "saliency", img, "-o", out_png, "--model", "demo", "--t-min", "100", *COMMON)
+    assert code == 0
+    data = json.loads(out)
+    assert data["output"] == str(out_png) and data["method"] == "fast"
+    with Image.open(out_png) as im:
+        assert im.size == (70, 90) and im.mode == "L"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["curve", "{missing}", "--at", "1,1"], "no such file"),
+        (["curve", "{dir}", "--at", "1,1"], "directory"),
+        (["curve", "{img}", "--at", "1;1"], "cannot read the coordinate"),
+        (["curve", "{img}", "--at", "500,2"], "outside"),
+        (["curve", "{img}", "--at=-1,2"], "outside"),
+        (["curve", "{img}", "--mask", "{empty_mask}"], "mask is empty"),
+        (["curve", "{img}", "--mask", "{wrong_mask}"], "mask is 10x10"),
+        (["curve", "{img}", "--at", "1,1", "--channel", "4"], "--channel"),
+        (["curve", "{img}", "--at", "1,1", "--steps", "1"], "--steps"),
+        (["curve", "{img}"], "at least one --at"),
+        (["saliency", "{img}", "-o", "{tmp}/nofolder/x.png"], "does not exist"),
+        (["saliency", "{img}", "-o", "{tmp}/x.jpg"], "PNG"),
+        (["saliency", "{img}"], "required"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, tmp_path, small_png, argv, message):
+    Image.fromarray(np.zeros((128, 128), np.uint8)).save(tmp_path / "empty_mask.png")
+    Image.fromarray(np.full((10, 10), 255, np.uint8)).save(tmp_path / "wrong_mask.png")
+    subs = {
+        "missing": tmp_path / "nope.png",
+        "dir": tmp_path,
+        "img": small_png,
+        "tmp": tmp_path,
+        "empty_mask": tmp_path / "empty_mask.png",
+        "wrong_mask": tmp_path / "wrong_mask.png",
+    }
+    args = [a.format(**subs) for a in argv]
+    if argv[0] != "frobnicate":
+        args += ["--model", "demo", "--device", "cpu"]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert message in one_line_error(err)
+
+
+def test_model_that_cannot_load_exits_3(capsys, tmp_path, small_png):
+    (tmp_path / "weights.ckpt").write_bytes(b"x" * 10)
+    code, out, err = run_cli(capsys, "curve", small_png, "--at", "1,1", "--model", tmp_path / "weights.ckpt")
+    assert code == 3 and out == ""
+    assert "pickle" in one_line_error(err)
+
+
+def test_console_script_subprocess(tmp_path):
+    """The real entry point in a fresh interpreter: bad file -> exit 2, one line, no traceback."""
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gencurve_desktop.cli",
+            "saliency",
+            str(bad),
+            "-o",
+            str(tmp_path / "m.png"),
+            "--model",
+            "demo",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "not an image" in proc.stderr
+    assert not (tmp_path / "m.png").exists()
