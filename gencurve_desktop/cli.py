@@ -164,6 +164,7 @@ def cmd_saliency(args, progress) -> dict:
         model, inversion, args.exact, args.channel, args.probes, args.t_min, args.window, progress=progress
     )
     save_image_atomic(saliency_to_uint8(smap.image), out)
+    print(f"gencurve: saliency map written to {out.resolve()}", file=sys.stderr)
     return {
         "model": args.model,
         "steps": args.steps,

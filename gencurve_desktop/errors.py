@@ -29,3 +29,9 @@ class CancelledError(GenCurveError):
     """The operation was cancelled by the user (exit code 130)."""
 
     exit_code = 130
+
+
+class EditFailedError(GenCurveError):
+    """An edit diverged (NaN / inf in the loss); nothing was changed (exit code 1)."""
+
+    exit_code = 1

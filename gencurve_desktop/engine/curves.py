@@ -46,6 +46,19 @@ def cell_rates(
     A cell's rate is the mean over its channels (or the single ``channel``) of one JVP norm each.
     """
     chans = channels_for(channel)
+    return cell_channel_rates(model, trajectory, cells, chans, chunk, progress, cancel).mean(axis=1)
+
+
+def cell_channel_rates(
+    model: DiffusionModel,
+    trajectory: Trajectory,
+    cells: list[tuple[int, int]],
+    chans: list[int],
+    chunk: int | None = None,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """Exact rates per cell and channel: array P x len(chans) x N (one JVP each)."""
     rows, cols = trajectory.latents.shape[-2:]
     for r, c in cells:
         if not (0 <= r < rows and 0 <= c < cols):
@@ -74,7 +87,7 @@ def cell_rates(
                 out[p, chans.index(ch), n0 : n0 + len(ts)] = norms[k]
             done += 1
             progress("curves", done, total)
-    return out.mean(dim=1).numpy()
+    return out.numpy()
 
 
 def region_rates(

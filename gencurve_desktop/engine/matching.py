@@ -1,0 +1,297 @@
+"""Curve matching (paper §4, Algorithm 1; DESIGN §2): the engine behind the five edits.
+
+Gradient path from x_t to x_T (our engineering choice, README "How gradients reach x_T"): a
+*linearised chain*. Every k iterations the trajectory is regenerated exactly from x_T (with the
+localised-modification blend); in between, x_t(x_T) = x_t^cache + g_t (x_T - x_T^cache) with the DDIM
+noise gain g_t = sqrt(1 - a_t) / sqrt(1 - a_T). One iteration thus costs one forward-mode JVP of the
+encoder half and its reverse pass, instead of a backward pass through up to N full U-Net steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from gencurve_desktop.document.framing import LATENT_FACTOR, Framing, frame_for
+from gencurve_desktop.document.masks import boundary_band, composite, feather_alpha, ring
+from gencurve_desktop.engine import ddim, latents
+from gencurve_desktop.engine.cancel import CancelToken, checkpoint
+from gencurve_desktop.engine.curves import CHANNELS, cell_channel_rates
+from gencurve_desktop.engine.devices import oom_guard
+from gencurve_desktop.engine.hspace import ad_attention
+from gencurve_desktop.engine.models import DiffusionModel
+from gencurve_desktop.engine.requests import EditRequest
+from gencurve_desktop.engine.saliency import fluctuation
+from gencurve_desktop.engine.tasks import decoder_features, task_loss, uses_reference
+from gencurve_desktop.errors import BadInputError, EditFailedError
+
+#: Cells averaged for the region curve in the before/after report.
+REGION_SAMPLE = 8
+#: Width of the ring searched by ``--ref auto``, image pixels.
+AUTO_REF_RING_PX = 24
+AUTO_REF_CANDIDATES = 12
+
+
+@dataclass
+class EditProgress:
+    """What the progress callback receives after every iteration."""
+
+    iteration: int
+    total: int
+    loss: float
+    timesteps: list[int]
+    source_curve: np.ndarray
+    reference_curve: np.ndarray | None
+    preview: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """The edited image (original size, composited) and its provenance."""
+
+    image: np.ndarray = field(repr=False)
+    task: str
+    params: dict
+    model_id: str
+    ref: tuple[int, int] | None
+    iterations: int
+    loss: list[float]
+    timesteps: list[int]
+    source_curve_before: list[float]
+    source_curve_after: list[float]
+    reference_curve_before: list[float] | None
+    reference_curve_after: list[float] | None
+    curve_distance_before: float | None
+    curve_distance_after: float | None
+    fluctuation_before: float
+    fluctuation_after: float
+    seconds: float
+    seconds_per_iteration: float
+
+    def provenance(self) -> dict:
+        """Everything but the pixels, JSON-ready."""
+        d = {k: v for k, v in self.__dict__.items() if k != "image"}
+        d["ref"] = list(self.ref) if self.ref else None
+        return d
+
+
+def cell_center(framing: Framing, cell: tuple[int, int]) -> tuple[int, int]:
+    """The image pixel (x, y) at the centre of latent cell (row, col)."""
+    x = (cell[1] * LATENT_FACTOR + LATENT_FACTOR // 2) / framing.scale
+    y = (cell[0] * LATENT_FACTOR + LATENT_FACTOR // 2) / framing.scale
+    return min(int(x), framing.size[0] - 1), min(int(y), framing.size[1] - 1)
+
+
+def _spread(cells: np.ndarray, count: int, gen: torch.Generator) -> list[tuple[int, int]]:
+    idx = torch.randperm(len(cells), generator=gen)[:count].sort().values
+    return [tuple(int(v) for v in cells[i]) for i in idx]
+
+
+def generate_blended(model, x_T, orig: torch.Tensor, blend: torch.Tensor, schedule, t_blend, cancel=None):
+    """x_T -> (trajectory N x 4 x h x w, z0), keeping the original outside the mask while t >= t_blend."""
+    ts = schedule.timesteps
+    x = x_T
+    if ts[0] >= t_blend:
+        x = (1 - blend) * orig[0:1] + blend * x
+    out = [x[0]]
+    with torch.no_grad():
+        for n in range(len(schedule)):
+            checkpoint(cancel)
+            x = ddim.generate_step(model, x, schedule, n)
+            if n + 1 < len(schedule):
+                if ts[n + 1] >= t_blend:
+                    x = (1 - blend) * orig[n + 1 : n + 2] + blend * x
+                out.append(x[0])
+    return torch.stack(out), x
+
+
+def suggest_reference(model, inversion_traj, framing, mask, cancel=None) -> tuple[int, int]:
+    """``--ref auto``: the calmest curve (lowest fluctuation) among cells in a ring around the mask."""
+    ring_cells = np.argwhere(framing.latent_mask(ring(mask, AUTO_REF_RING_PX)) & ~framing.latent_mask(mask))
+    if len(ring_cells) == 0:
+        raise BadInputError("no background around the mask to pick a reference from; click one instead")
+    cand = _spread(ring_cells, AUTO_REF_CANDIDATES, torch.Generator().manual_seed(0))
+    rates = cell_channel_rates(model, inversion_traj, cand, list(range(CHANNELS)), cancel=cancel).mean(1)
+    fl = fluctuation(rates, inversion_traj.schedule.timesteps.numpy())
+    return cell_center(framing, cand[int(np.argmin(fl))])
+
+
+def run_edit(
+    model: DiffusionModel,
+    request: EditRequest,
+    on_progress: Callable[[EditProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> EditResult:
+    """Run one curve-matching edit; raises CancelledError / BadInputError / EditFailedError / OutOfMemoryError.
+
+    Nothing is returned (and nothing changes) unless the edit finishes.
+    """
+    request.validate()
+    with oom_guard():
+        return _run(model, request, on_progress, cancel)
+
+
+def _run(model, request, on_progress, cancel) -> EditResult:
+    start = time.perf_counter()
+    task, p = request.task, request.params.for_task(request.task)
+    dev = model.device
+
+    # 1. frame the image; the region Ω is the mask (blend: its inner boundary band)
+    framing = frame_for((request.image.shape[1], request.image.shape[0]), p.max_side)
+    region = boundary_band(request.mask, p.erode_px) if task == "blend" else request.mask
+    if not region.any():
+        raise BadInputError("the boundary band is empty: lower the erosion kernel")
+    omega = framing.latent_mask(region)
+    omega_cells = np.argwhere(omega)
+    blend = torch.from_numpy(omega.astype(np.float32)).to(dev)[None, None]
+
+    # 2. encode and invert z0 -> x_T
+    schedule = ddim.make_schedule(model, p.steps)
+    z0 = latents.encode_image(model, framing.frame_image(request.image))
+    inversion = ddim.invert(model, z0, schedule, cancel=cancel)
+    orig = inversion.latents.to(dev)
+
+    # 3. the reference pixel q (given, suggested, or none: pseudo curve / saliency)
+    ref = request.ref
+    if ref == "auto":
+        ref = suggest_reference(model, inversion, framing, request.mask, cancel)
+    has_ref = ref is not None and uses_reference(task, True)
+    ref_cell = framing.to_latent_cell(*ref) if has_ref else None
+    ref_in_omega = has_ref and bool(omega[ref_cell])
+
+    # 4. x_T is the optimisation variable; the representative source cell s is Ω's most central cell
+    gen = torch.Generator().manual_seed(p.seed)
+    x_T = orig[0:1].clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([x_T], lr=p.lr)
+    centroid = omega_cells.mean(0)
+    s_cell = tuple(int(v) for v in omega_cells[np.argmin(((omega_cells - centroid) ** 2).sum(1))])
+    report_cells = _spread(omega_cells, REGION_SAMPLE, torch.Generator().manual_seed(p.seed))
+    timesteps = schedule.timesteps.numpy()
+    allowed = torch.from_numpy(timesteps >= p.t_min)
+    if not allowed.any():
+        raise BadInputError(f"t_min={p.t_min} excludes every timestep")
+    alphas = schedule.alphas
+    gains = ((1 - alphas) / (1 - alphas[0])).sqrt().float()
+
+    def curves_on(traj: ddim.Trajectory, cells):
+        return cell_channel_rates(model, traj, cells, list(range(CHANNELS)), cancel=cancel)  # P x C x N
+
+    def refresh():
+        traj_latents, z = generate_blended(model, x_T.detach(), orig, blend, schedule, p.t_blend, cancel)
+        traj = ddim.Trajectory(z0=z, latents=traj_latents, schedule=schedule)
+        cells = [s_cell] + ([ref_cell] if ref_in_omega else [])
+        rates = curves_on(traj, cells)
+        return traj, rates[0], (rates[1] if ref_in_omega else None)
+
+    def report(traj: ddim.Trajectory, ref_rates):
+        region_curve = curves_on(traj, report_cells).mean(axis=(0, 1))
+        ref_curve = None if ref_rates is None else ref_rates.mean(0)
+        keep = timesteps >= p.t_min
+        if ref_curve is not None:
+            dist = float(np.abs(region_curve - ref_curve)[keep].mean())
+        elif task == "remove":
+            dist = float(region_curve[keep].mean())  # distance to the pseudo curve (0 above t_min)
+        else:
+            dist = None
+        return region_curve, ref_curve, dist, float(fluctuation(region_curve, timesteps, p.t_min))
+
+    # 5. the starting trajectory, its curves, and the "before" report
+    traj, s_rates, ref_rates_in = refresh()
+    ref_rates = ref_rates_in if ref_in_omega else (curves_on(traj, [ref_cell])[0] if has_ref else None)
+    before = report(traj, ref_rates)
+    cache, x_T_cache = traj.latents, x_T.detach().clone()
+    features_orig: dict[int, list[torch.Tensor]] = {}
+
+    # 6. the optimisation loop
+    losses: list[float] = []
+    loop_start = time.perf_counter()
+    for it in range(p.iterations):
+        checkpoint(cancel)
+        # 6a. sample p uniformly in Ω, a channel, and t in proportion to the source curve (t >= t_min)
+        cell = tuple(int(v) for v in omega_cells[int(torch.randint(len(omega_cells), (1,), generator=gen))])
+        channel = int(torch.randint(CHANNELS, (1,), generator=gen))
+        weights = torch.from_numpy(s_rates.mean(0)).clamp_min(1e-12) * allowed
+        n = int(torch.multinomial(weights, 1, generator=gen))
+        t = schedule.timesteps[n : n + 1].to(dev)
+        target = float(ref_rates[channel, n]) if ref_rates is not None else None
+        feats0 = None
+        if task.startswith("saliency") or task == "blend":
+            if n not in features_orig:
+                with torch.no_grad():
+                    features_orig[n] = [f.detach() for f in decoder_features(model, orig[n : n + 1], t)]
+            feats0 = features_orig[n]
+        # 6b. x_t from x_T through the linearised chain; loss and its gradient at x_t
+        x_t = (cache[n : n + 1] + gains[n] * (x_T.detach() - x_T_cache)).detach()
+        with ad_attention():
+            loss, grad_xt = torch.func.grad_and_value(
+                lambda z: task_loss(task, model, z, t, cell, channel, target, p.lam, feats0), has_aux=False
+            )(x_t)[::-1]
+        value = float(loss)
+        if not np.isfinite(value) or not torch.isfinite(grad_xt).all():
+            raise EditFailedError(f"the loss became {value} at iteration {it + 1}; try a lower learning rate")
+        # 6c. Adam step on x_T
+        optimizer.zero_grad(set_to_none=False)
+        x_T.grad = (gains[n] * grad_xt).to(x_T.dtype)
+        optimizer.step()
+        losses.append(value)
+        # 6d. every k iterations: localised modification of x_T, regenerate, refresh curves
+        preview = None
+        if (it + 1) % p.refresh_every == 0 or it + 1 == p.iterations:
+            with torch.no_grad():
+                if schedule.timesteps[0] >= p.t_blend:
+                    x_T.copy_((1 - blend) * orig[0:1] + blend * x_T)
+            traj, s_rates, new_ref = refresh()
+            if ref_in_omega:
+                ref_rates = new_ref
+            cache, x_T_cache = traj.latents, x_T.detach().clone()
+            if p.preview_every and (it + 1) % p.preview_every == 0 and on_progress is not None:
+                preview = _finish(model, traj.z0, framing, request.image, region, p.feather_px)
+        if on_progress is not None:
+            on_progress(
+                EditProgress(
+                    it + 1,
+                    p.iterations,
+                    value,
+                    [int(v) for v in timesteps],
+                    s_rates.mean(0),
+                    None if ref_rates is None else ref_rates.mean(0),
+                    preview,
+                )
+            )
+    seconds_loop = time.perf_counter() - loop_start
+
+    # 7. the final trajectory (already regenerated at the last iteration), "after" report, decode, composite
+    checkpoint(cancel)
+    after = report(traj, ref_rates if has_ref else None)
+    image = _finish(model, traj.z0, framing, request.image, region, p.feather_px)
+    checkpoint(cancel)
+    return EditResult(
+        image=image,
+        task=task,
+        params=p.to_dict(),
+        model_id=model.model_id,
+        ref=tuple(ref) if ref is not None else None,
+        iterations=len(losses),
+        loss=losses,
+        timesteps=[int(v) for v in timesteps],
+        source_curve_before=before[0].tolist(),
+        source_curve_after=after[0].tolist(),
+        reference_curve_before=None if before[1] is None else before[1].tolist(),
+        reference_curve_after=None if after[1] is None else after[1].tolist(),
+        curve_distance_before=before[2],
+        curve_distance_after=after[2],
+        fluctuation_before=before[3],
+        fluctuation_after=after[3],
+        seconds=time.perf_counter() - start,
+        seconds_per_iteration=seconds_loop / max(1, len(losses)),
+    )
+
+
+def _finish(model, z0, framing: Framing, original: np.ndarray, region: np.ndarray, feather_px: int) -> np.ndarray:
+    """Decode, bring back to the original size, and composite inside the feathered region."""
+    decoded = framing.unframe(latents.decode_latent(model, z0))
+    return composite(original, decoded, feather_alpha(region, feather_px))
