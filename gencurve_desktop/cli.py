@@ -70,6 +70,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--t-min", type=int, default=200, help="fluctuation ignores t < T_MIN (default: 200)")
     p.add_argument("--window", type=int, default=5, help="fluctuation window in timesteps (default: 5)")
     _add_common(p)
+
+    from gencurve_desktop.engine.requests import TASKS, EditParams
+
+    d = EditParams()
+    p = sub.add_parser("edit", help="curve-matching edit of a masked region (image + JSON report)")
+    p.add_argument("image")
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--mask", required=True, help="8-bit mask image, white (>= 128) = region to edit")
+    p.add_argument("--ref", help="reference pixel X,Y, or 'auto' (remove: the calmest background pixel nearby)")
+    p.add_argument("-o", "--output", required=True, help="edited image (.png, .jpg, .webp, .tif)")
+    p.add_argument("--project", help="also write an OpenRaster project (.ora) with the original and the edit")
+    p.add_argument("--iterations", type=int, help="optimisation iterations (default: per task, see README)")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default: {d.seed})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate on x_T (default: {d.lr})")
+    p.add_argument(
+        "--refresh-every",
+        type=int,
+        default=d.refresh_every,
+        help=f"k: refresh trajectory and curves every k iterations (default: {d.refresh_every})",
+    )
+    p.add_argument("--t-min", type=int, default=d.t_min, help=f"losses use t >= T_MIN (default: {d.t_min})")
+    p.add_argument(
+        "--t-blend", type=int, default=d.t_blend, help=f"localised modification at t >= T_BLEND (default: {d.t_blend})"
+    )
+    p.add_argument(
+        "--lambda",
+        dest="lam",
+        type=float,
+        default=d.lam,
+        help=f"feature-alignment weight of the saliency tasks (default: {d.lam})",
+    )
+    p.add_argument(
+        "--erode",
+        type=int,
+        default=d.erode_px,
+        help=f"blend: boundary band width in image pixels (default: {d.erode_px})",
+    )
+    p.add_argument(
+        "--feather",
+        type=int,
+        default=d.feather_px,
+        help=f"feather of the composite outside the mask, pixels (default: {d.feather_px})",
+    )
+    _add_common(p)
     return parser
 
 
@@ -177,7 +221,57 @@ def cmd_saliency(args, progress) -> dict:
     }
 
 
-COMMANDS = {"curve": cmd_curve, "saliency": cmd_saliency}
+def cmd_edit(args, progress) -> dict:
+    from gencurve_desktop.document.images import load_mask, load_rgb, save_image_atomic
+    from gencurve_desktop.engine.matching import run_edit
+    from gencurve_desktop.engine.requests import EditParams, EditRequest
+
+    out = _check_output(args.output)
+    project = _check_output(args.project) if args.project else None
+    if project is not None and project.suffix.lower() != ".ora":
+        raise BadInputError(f"{project}: a project file must end in .ora")
+    if project is not None:
+        raise BadInputError("--project needs OpenRaster project support, which is not built yet")
+    ref = None
+    if args.ref:
+        ref = "auto" if args.ref == "auto" else parse_point(args.ref)
+    params = EditParams(
+        iterations=args.iterations,
+        lr=args.lr,
+        refresh_every=args.refresh_every,
+        t_min=args.t_min,
+        t_blend=args.t_blend,
+        lam=args.lam,
+        erode_px=args.erode,
+        feather_px=args.feather,
+        steps=args.steps,
+        seed=args.seed,
+        preview_every=0,
+        max_side=args.max_side,
+    )
+    rgb = load_rgb(args.image)
+    mask = load_mask(args.mask, (rgb.shape[1], rgb.shape[0]))
+    request = EditRequest(args.task, rgb, mask, ref, params)
+    request.validate()
+    model = _load(args, progress)
+    result = run_edit(model, request, lambda ev: progress("edit", ev.iteration, ev.total))
+    save_image_atomic(result.image, out)
+    return {
+        "task": result.task,
+        "iterations": result.iterations,
+        "seconds": round(result.seconds, 3),
+        "loss": result.loss,
+        "curve_distance_before": result.curve_distance_before,
+        "curve_distance_after": result.curve_distance_after,
+        "output": str(out),
+        "ref": list(result.ref) if result.ref else None,
+        "seconds_per_iteration": round(result.seconds_per_iteration, 4),
+        "fluctuation_before": result.fluctuation_before,
+        "fluctuation_after": result.fluctuation_after,
+    }
+
+
+COMMANDS = {"curve": cmd_curve, "saliency": cmd_saliency, "edit": cmd_edit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ encoder half and its reverse pass, instead of a backward pass through up to N fu
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -185,6 +186,10 @@ def _run(model, request, on_progress, cancel) -> EditResult:
         traj = ddim.Trajectory(z0=z, latents=traj_latents, schedule=schedule)
         cells = [s_cell] + ([ref_cell] if ref_in_omega else [])
         rates = curves_on(traj, cells)
+        if not (np.isfinite(rates).all() and torch.isfinite(traj_latents).all()):
+            raise EditFailedError(
+                "the model produced NaN or inf values; try fp32 (--dtype fp32) or a lower learning rate"
+            )
         return traj, rates[0], (rates[1] if ref_in_omega else None)
 
     def report(traj: ddim.Trajectory, ref_rates):
@@ -226,10 +231,11 @@ def _run(model, request, on_progress, cancel) -> EditResult:
             feats0 = features_orig[n]
         # 6b. x_t from x_T through the linearised chain; loss and its gradient at x_t
         x_t = (cache[n : n + 1] + gains[n] * (x_T.detach() - x_T_cache)).detach()
+        loss_at = functools.partial(
+            task_loss, task, model, t=t, cell=cell, channel=channel, target=target, lam=p.lam, features_orig=feats0
+        )
         with ad_attention():
-            loss, grad_xt = torch.func.grad_and_value(
-                lambda z: task_loss(task, model, z, t, cell, channel, target, p.lam, feats0), has_aux=False
-            )(x_t)[::-1]
+            grad_xt, loss = torch.func.grad_and_value(loss_at)(x_t)
         value = float(loss)
         if not np.isfinite(value) or not torch.isfinite(grad_xt).all():
             raise EditFailedError(f"the loss became {value} at iteration {it + 1}; try a lower learning rate")

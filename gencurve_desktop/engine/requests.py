@@ -25,7 +25,7 @@ class EditParams:
     """Every tunable number of curve matching; README "Edit parameters" justifies the defaults."""
 
     iterations: int | None = None  # None: the task's default
-    lr: float = 0.02  # Adam learning rate on x_T
+    lr: float = 0.05  # Adam learning rate on x_T
     refresh_every: int = 10  # k: regenerate the trajectory and curves every k iterations
     t_min: int = 200  # losses and sampling use t >= t_min
     t_blend: int = 500  # localised modification at t >= t_blend
@@ -70,7 +70,7 @@ class EditRequest:
     task: str
     image: np.ndarray = field(repr=False)
     mask: np.ndarray = field(repr=False)
-    ref: tuple[int, int] | None = None
+    ref: tuple[int, int] | str | None = None  # (x, y), "auto" (remove only) or None
     params: EditParams = EditParams()
 
     def validate(self) -> None:
@@ -87,7 +87,10 @@ class EditRequest:
             raise BadInputError("the mask is empty: paint the region to edit")
         if self.mask.all():
             raise BadInputError("the mask covers the whole image: leave some of the image outside it")
-        if self.ref is not None:
+        if self.ref == "auto":
+            if self.task != "remove":
+                raise BadInputError("--ref auto picks a background pixel and applies to remove only")
+        elif self.ref is not None:
             x, y = self.ref
             if not (0 <= x < w and 0 <= y < h):
                 raise BadInputError(f"the reference pixel ({x}, {y}) is outside the {w}x{h} image")

@@ -41,6 +41,7 @@ def task_loss(
     task: str,
     model: DiffusionModel,
     x: torch.Tensor,
+    *,
     t: torch.Tensor,
     cell: tuple[int, int],
     channel: int,

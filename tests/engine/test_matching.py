@@ -1,0 +1,159 @@
+"""Curve matching: curves move towards the reference, determinism, cancel, errors, untouched outside."""
+
+import numpy as np
+import pytest
+import torch
+
+from gencurve_desktop.document.masks import feather_alpha
+from gencurve_desktop.engine.cancel import CancelToken
+from gencurve_desktop.engine.matching import run_edit
+from gencurve_desktop.engine.requests import EditParams, EditRequest
+from gencurve_desktop.errors import BadInputError, CancelledError, EditFailedError, OutOfMemoryError
+
+FAST = EditParams(iterations=6, steps=6, refresh_every=3)
+
+
+@pytest.fixture
+def mask(sample_rgb):
+    m = np.zeros(sample_rgb.shape[:2], bool)
+    m[40:80, 40:88] = True
+    return m
+
+
+@pytest.mark.parametrize("ref", [(10, 100), (120, 5)])
+@pytest.mark.parametrize("task", ["transfer", "remove"])
+def test_curve_distance_falls(demo_model, sample_rgb, mask, task, ref):
+    params = EditParams(iterations=30, steps=10)
+    result = run_edit(demo_model, EditRequest(task, sample_rgb, mask, ref, params))
+    assert result.iterations == len(result.loss) == 30
+    assert result.curve_distance_after < result.curve_distance_before
+
+
+def test_pseudo_curve_remove_lowers_rates(demo_model, sample_rgb, mask):
+    result = run_edit(demo_model, EditRequest("remove", sample_rgb, mask, None, EditParams(iterations=30, steps=10)))
+    assert result.reference_curve_before is None
+    assert result.curve_distance_after < result.curve_distance_before
+
+
+def test_saliency_up_and_down_move_fluctuation_apart(demo_model, sample_rgb, mask):
+    params = EditParams(iterations=30, steps=10)
+    up = run_edit(demo_model, EditRequest("saliency-up", sample_rgb, mask, None, params))
+    down = run_edit(demo_model, EditRequest("saliency-down", sample_rgb, mask, None, params))
+    assert up.fluctuation_before == down.fluctuation_before
+    assert down.fluctuation_after < up.fluctuation_after
+    assert up.curve_distance_before is None
+
+
+@pytest.mark.parametrize("task", ["transfer", "remove", "saliency-up", "saliency-down", "blend"])
+def test_outside_the_feather_is_bit_identical(demo_model, sample_rgb, mask, task):
+    image = sample_rgb.copy()
+    result = run_edit(demo_model, EditRequest(task, image, mask, (10, 100), FAST))
+    assert np.array_equal(image, sample_rgb)  # the input is never modified
+    outside = feather_alpha(mask, FAST.feather_px) == 0
+    assert np.array_equal(result.image[outside], sample_rgb[outside])
+    assert not np.array_equal(result.image[mask], sample_rgb[mask])
+    prov = result.provenance()
+    assert prov["task"] == task and prov["params"]["seed"] == 0 and prov["model_id"] == "demo"
+    assert len(prov["source_curve_before"]) == len(prov["timesteps"]) == 6
+
+
+def test_same_request_same_output(demo_model, sample_rgb, mask):
+    request = EditRequest("transfer", sample_rgb, mask, (10, 100), FAST)
+    a, b = run_edit(demo_model, request), run_edit(demo_model, request)
+    assert np.array_equal(a.image, b.image) and a.loss == b.loss
+    other = run_edit(
+        demo_model,
+        EditRequest(
+            "transfer", sample_rgb, mask, (10, 100), EditParams(iterations=6, steps=6, refresh_every=3, seed=1)
+        ),
+    )
+    assert other.loss != a.loss
+
+
+def test_progress_every_iteration_with_curves_and_previews(demo_model, sample_rgb, mask):
+    events = []
+    params = EditParams(iterations=6, steps=6, refresh_every=3, preview_every=3)
+    run_edit(demo_model, EditRequest("transfer", sample_rgb, mask, (10, 100), params), events.append)
+    assert [e.iteration for e in events] == [1, 2, 3, 4, 5, 6]
+    assert all(len(e.source_curve) == 6 and len(e.reference_curve) == 6 for e in events)
+    assert [e.preview is not None for e in events] == [False, False, True, False, False, True]
+    assert events[2].preview.shape == sample_rgb.shape
+
+
+@pytest.mark.parametrize("at", [1, 4])
+def test_cancel_within_one_iteration(demo_model, sample_rgb, mask, at):
+    token = CancelToken()
+    seen = []
+
+    def on_progress(ev):
+        seen.append(ev.iteration)
+        if ev.iteration == at:
+            token.cancel()
+
+    with pytest.raises(CancelledError):
+        run_edit(demo_model, EditRequest("transfer", sample_rgb, mask, (10, 100), FAST), on_progress, token)
+    assert seen[-1] == at
+
+
+def test_cancel_before_start(demo_model, sample_rgb, mask):
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(CancelledError):
+        run_edit(demo_model, EditRequest("remove", sample_rgb, mask, None, FAST), cancel=token)
+
+
+@pytest.mark.parametrize(
+    "task, mask_kind, ref, message",
+    [
+        ("remove", "empty", None, "mask is empty"),
+        ("remove", "full", None, "whole image"),
+        ("remove", "small", None, "mask is 64x64"),
+        ("transfer", "ok", (500, 3), "outside"),
+        ("transfer", "ok", None, "needs a reference"),
+        ("saliency-up", "ok", "auto", "remove only"),
+        ("paint", "ok", None, "unknown task"),
+    ],
+)
+def test_impossible_requests(demo_model, sample_rgb, mask, task, mask_kind, ref, message):
+    masks = {"empty": np.zeros_like(mask), "full": np.ones_like(mask), "small": np.ones((64, 64), bool), "ok": mask}
+    with pytest.raises(BadInputError, match=message):
+        run_edit(demo_model, EditRequest(task, sample_rgb, masks[mask_kind], ref, FAST))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (EditParams(lr=0), "learning rate"),
+        (EditParams(iterations=0), "iter"),
+        (EditParams(refresh_every=0), "refresh"),
+        (EditParams(t_min=5000), "t_min"),
+    ],
+)
+def test_impossible_parameters(demo_model, sample_rgb, mask, params, message):
+    with pytest.raises(BadInputError, match=message):
+        run_edit(demo_model, EditRequest("remove", sample_rgb, mask, None, params))
+
+
+def test_nan_in_the_model_is_a_clear_error(sample_rgb, mask):
+    from gencurve_desktop.engine.models import load_model
+
+    broken = load_model("demo", device="cpu")
+    with torch.no_grad():
+        broken.unet.mid_block.resnets[0].conv1.weight.fill_(float("nan"))
+    with pytest.raises(EditFailedError, match="NaN"):
+        run_edit(broken, EditRequest("remove", sample_rgb, mask, None, FAST))
+
+
+def test_out_of_memory_is_reported(demo_model, sample_rgb, mask):
+    def on_progress(ev):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    with pytest.raises(OutOfMemoryError, match="ran out of memory"):
+        run_edit(demo_model, EditRequest("remove", sample_rgb, mask, None, FAST), on_progress)
+
+
+def test_auto_reference_is_outside_the_mask(demo_model, sample_rgb, mask):
+    result = run_edit(demo_model, EditRequest("remove", sample_rgb, mask, "auto", FAST))
+    x, y = result.ref
+    assert not mask[y, x]
+    assert result.curve_distance_before is not None
