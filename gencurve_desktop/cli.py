@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=5, help="fluctuation window in timesteps (default: 5)")
     _add_common(p)
 
-    from gencurve_desktop.engine.requests import TASKS, EditParams
+    from gencurve_desktop.engine.requests import GRADIENTS, TASKS, EditParams
 
     d = EditParams()
     p = sub.add_parser("edit", help="curve-matching edit of a masked region (image + JSON report)")
@@ -113,6 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.feather_px,
         help=f"feather of the composite outside the mask, pixels (default: {d.feather_px})",
     )
+    p.add_argument(
+        "--gradient",
+        choices=GRADIENTS,
+        default=d.gradient,
+        help=f"how gradients reach x_T (default: {d.gradient}; see README)",
+    )
+    _add_common(p)
+
+    p = sub.add_parser("project", help="inspect or export an OpenRaster project (.ora)")
+    psub = p.add_subparsers(dest="project_command", required=True, parser_class=_Parser)
+    pi = psub.add_parser("info", help="size, layers and edits as JSON")
+    pi.add_argument("file")
+    pe = psub.add_parser("export", help="write the merged image (.png, .jpg, .webp, .tif)")
+    pe.add_argument("file")
+    pe.add_argument("-o", "--output", required=True)
+    pe.add_argument("--mask", action="store_true", help="export the project's mask (PNG) instead")
+
+    p = sub.add_parser("bench", help="time inversion, curves, saliency maps and edit iterations (JSON)")
+    p.add_argument("--size", type=int, default=512, help="square image side in pixels (default: 512)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per figure after a warm-up (default: 3)")
+    p.add_argument("--edit-iterations", type=int, default=10, help="timed edit iterations (default: 10)")
+    p.add_argument("--exact-cells", type=int, default=2, help="cells timed for the exact-map estimate (default: 2)")
     _add_common(p)
     return parser
 
@@ -230,8 +252,6 @@ def cmd_edit(args, progress) -> dict:
     project = _check_output(args.project) if args.project else None
     if project is not None and project.suffix.lower() != ".ora":
         raise BadInputError(f"{project}: a project file must end in .ora")
-    if project is not None:
-        raise BadInputError("--project needs OpenRaster project support, which is not built yet")
     ref = None
     if args.ref:
         ref = "auto" if args.ref == "auto" else parse_point(args.ref)
@@ -256,6 +276,8 @@ def cmd_edit(args, progress) -> dict:
     model = _load(args, progress)
     result = run_edit(model, request, lambda ev: progress("edit", ev.iteration, ev.total))
     save_image_atomic(result.image, out)
+    if project is not None:
+        _write_project(project, rgb, result)
     return {
         "task": result.task,
         "iterations": result.iterations,
@@ -268,10 +290,82 @@ def cmd_edit(args, progress) -> dict:
         "seconds_per_iteration": round(result.seconds_per_iteration, 4),
         "fluctuation_before": result.fluctuation_before,
         "fluctuation_after": result.fluctuation_after,
+        "project": str(project) if project else None,
     }
 
 
-COMMANDS = {"curve": cmd_curve, "saliency": cmd_saliency, "edit": cmd_edit}
+def _write_project(path: Path, rgb, result) -> None:
+    """The original and the edit as two layers, with the edit's provenance."""
+    from gencurve_desktop.document.changes import AddEdit
+    from gencurve_desktop.document.document import Document, EditRecord
+    from gencurve_desktop.document.layers import Layer
+    from gencurve_desktop.document.ora import save_ora
+
+    doc = Document.from_image(rgb)
+    record = EditRecord(result.provenance(), result.mask)
+    AddEdit(Layer.from_rgb(result.title, result.image), record).apply(doc)
+    doc.mask = result.mask.copy()
+    if result.ref:
+        doc.references = [tuple(result.ref)]
+    save_ora(doc, path)
+
+
+def cmd_project(args, progress) -> dict:
+    from gencurve_desktop.document.export import export_mask, export_merged
+    from gencurve_desktop.document.ora import load_ora
+
+    doc = load_ora(args.file)
+    if args.project_command == "export":
+        out = _check_output(args.output)
+        (export_mask if args.mask else export_merged)(doc, out)
+        return {"output": str(out), "size": list(doc.size)}
+    edits = {e.id: e for e in doc.edits}
+    return {
+        "size": list(doc.size),
+        "layers": [
+            {
+                "name": ly.name,
+                "visible": ly.visible,
+                "opacity": ly.opacity,
+                "edit": ly.edit_id if ly.edit_id in edits else None,
+            }
+            for ly in doc.layers
+        ],
+        "edits": [
+            {
+                "id": e.id,
+                "task": e.task,
+                "seed": e.seed,
+                "model": e.provenance.get("model_id"),
+                "iterations": e.provenance.get("iterations"),
+            }
+            for e in doc.edits
+        ],
+        "mask_pixels": int(doc.mask.sum()),
+        "references": [list(p) for p in doc.references],
+    }
+
+
+def cmd_bench(args, progress) -> dict:
+    from gencurve_desktop.engine.bench import run_benchmark
+
+    if args.size < 64 or args.size % 64:
+        raise BadInputError(f"--size must be a multiple of 64, got {args.size}")
+    if args.repeats < 1 or args.edit_iterations < 1 or args.exact_cells < 1:
+        raise BadInputError("--repeats, --edit-iterations and --exact-cells must be at least 1")
+    model = _load(args, progress)
+    return run_benchmark(
+        model,
+        args.size,
+        args.steps,
+        args.repeats,
+        args.edit_iterations,
+        args.exact_cells,
+        log=lambda stage: print(f"gencurve bench: {stage}", file=sys.stderr),
+    )
+
+
+COMMANDS = {"curve": cmd_curve, "saliency": cmd_saliency, "edit": cmd_edit, "bench": cmd_bench, "project": cmd_project}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,3 +133,57 @@ def test_ctrl_c_exits_130_quickly_and_writes_nothing(files):
     assert stdout == ""
     assert not out.exists()
     assert [p.name for p in tmp.iterdir() if p.name.startswith(".")] == []
+
+
+def test_edit_with_project_then_info_and_export(capsys, files, sample_rgb):
+    tmp, mask = files
+    ora = tmp / "p.ora"
+    code = main(
+        [
+            "edit",
+            str(tmp / "in.png"),
+            "--task",
+            "remove",
+            "--mask",
+            str(tmp / "mask.png"),
+            "--ref",
+            "10,100",
+            "-o",
+            str(tmp / "o.png"),
+            "--project",
+            str(ora),
+            "--model",
+            "demo",
+            "--seed",
+            "5",
+            *FAST,
+        ]
+    )
+    assert code == 0
+    capsys.readouterr()
+    assert main(["project", "info", str(ora)]) == 0
+    info = json.loads(capsys.readouterr()[0])
+    assert info["size"] == [128, 128]
+    assert [ly["name"] for ly in info["layers"]] == ["Original", "Remove object"]
+    assert info["layers"][1]["edit"] == info["edits"][0]["id"]
+    assert info["edits"][0]["task"] == "remove" and info["edits"][0]["seed"] == 5
+    assert info["references"] == [[10, 100]] and info["mask_pixels"] == int(mask.sum())
+    assert main(["project", "export", str(ora), "-o", str(tmp / "merged.png")]) == 0
+    capsys.readouterr()
+    assert np.array_equal(load_rgb(tmp / "merged.png"), load_rgb(tmp / "o.png"))
+    from gencurve_desktop.document.ora import load_ora
+
+    doc = load_ora(ora)
+    assert np.array_equal(doc.layers[0].pixels[..., :3], sample_rgb)
+    prov = doc.edits[0].provenance
+    assert prov["iterations"] == 4 and len(prov["loss"]) == 4 and prov["model_id"] == "demo"
+    assert np.array_equal(doc.edits[0].mask, mask)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04"])
+def test_project_info_on_a_corrupt_file_exits_2(capsys, tmp_path, content):
+    p = tmp_path / "bad.ora"
+    p.write_bytes(content)
+    assert main(["project", "info", str(p)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1

@@ -25,13 +25,13 @@ from gencurve_desktop.engine.curves import CHANNELS, cell_channel_rates
 from gencurve_desktop.engine.devices import oom_guard
 from gencurve_desktop.engine.hspace import ad_attention
 from gencurve_desktop.engine.models import DiffusionModel
-from gencurve_desktop.engine.requests import EditRequest
+from gencurve_desktop.engine.requests import TASK_NAMES, EditRequest
 from gencurve_desktop.engine.saliency import fluctuation
 from gencurve_desktop.engine.tasks import decoder_features, task_loss, uses_reference
 from gencurve_desktop.errors import BadInputError, EditFailedError
 
 #: Cells averaged for the region curve in the before/after report.
-REGION_SAMPLE = 8
+REGION_SAMPLE = 4
 #: Width of the ring searched by ``--ref auto``, image pixels.
 AUTO_REF_RING_PX = 24
 AUTO_REF_CANDIDATES = 12
@@ -72,10 +72,16 @@ class EditResult:
     fluctuation_after: float
     seconds: float
     seconds_per_iteration: float
+    mask: np.ndarray = field(repr=False, default=None)  # the request's mask (bool, image size)
+
+    @property
+    def title(self) -> str:
+        """A layer name for the result, e.g. "Remove object"."""
+        return TASK_NAMES[self.task]
 
     def provenance(self) -> dict:
         """Everything but the pixels, JSON-ready."""
-        d = {k: v for k, v in self.__dict__.items() if k != "image"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("image", "mask")}
         d["ref"] = list(self.ref) if self.ref else None
         return d
 
@@ -108,6 +114,21 @@ def generate_blended(model, x_T, orig: torch.Tensor, blend: torch.Tensor, schedu
                     x = (1 - blend) * orig[n + 1 : n + 2] + blend * x
                 out.append(x[0])
     return torch.stack(out), x
+
+
+def _generate_to(model, orig, blend, schedule, t_blend, n: int, x_T: torch.Tensor) -> torch.Tensor:
+    """x_T -> x_t at trajectory index n with the localised blend, differentiably (the "backprop" gradient)."""
+    ts = schedule.timesteps
+    x = (1 - blend) * orig[0:1] + blend * x_T if ts[0] >= t_blend else x_T
+    for m in range(n):
+        x = ddim.generate_step(model, x, schedule, m)
+        if ts[m + 1] >= t_blend:
+            x = (1 - blend) * orig[m + 1 : m + 2] + blend * x
+    return x
+
+
+def _loss_through_chain(loss_at, model, orig, blend, schedule, t_blend, n, x_T):
+    return loss_at(_generate_to(model, orig, blend, schedule, t_blend, n, x_T))
 
 
 def suggest_reference(model, inversion_traj, framing, mask, cancel=None) -> tuple[int, int]:
@@ -229,19 +250,26 @@ def _run(model, request, on_progress, cancel) -> EditResult:
                 with torch.no_grad():
                     features_orig[n] = [f.detach() for f in decoder_features(model, orig[n : n + 1], t)]
             feats0 = features_orig[n]
-        # 6b. x_t from x_T through the linearised chain; loss and its gradient at x_t
-        x_t = (cache[n : n + 1] + gains[n] * (x_T.detach() - x_T_cache)).detach()
+        # 6b. the loss at x_t and its gradient with respect to x_T
         loss_at = functools.partial(
             task_loss, task, model, t=t, cell=cell, channel=channel, target=target, lam=p.lam, features_orig=feats0
         )
         with ad_attention():
-            grad_xt, loss = torch.func.grad_and_value(loss_at)(x_t)
+            if p.gradient == "backprop":
+                through_chain = functools.partial(
+                    _loss_through_chain, loss_at, model, orig, blend, schedule, p.t_blend, n
+                )
+                grad_xT, loss = torch.func.grad_and_value(through_chain)(x_T.detach())
+            else:  # linearised chain: x_t = x_t^cache + g_t (x_T - x_T^cache)
+                x_t = (cache[n : n + 1] + gains[n] * (x_T.detach() - x_T_cache)).detach()
+                grad_xt, loss = torch.func.grad_and_value(loss_at)(x_t)
+                grad_xT = gains[n] * grad_xt
         value = float(loss)
-        if not np.isfinite(value) or not torch.isfinite(grad_xt).all():
+        if not np.isfinite(value) or not torch.isfinite(grad_xT).all():
             raise EditFailedError(f"the loss became {value} at iteration {it + 1}; try a lower learning rate")
         # 6c. Adam step on x_T
         optimizer.zero_grad(set_to_none=False)
-        x_T.grad = (gains[n] * grad_xt).to(x_T.dtype)
+        x_T.grad = grad_xT.to(x_T.dtype)
         optimizer.step()
         losses.append(value)
         # 6d. every k iterations: localised modification of x_T, regenerate, refresh curves
@@ -294,6 +322,7 @@ def _run(model, request, on_progress, cancel) -> EditResult:
         fluctuation_after=after[3],
         seconds=time.perf_counter() - start,
         seconds_per_iteration=seconds_loop / max(1, len(losses)),
+        mask=request.mask.copy(),
     )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from gencurve_desktop.errors import BadInputError
 
 TASKS = ("transfer", "remove", "saliency-up", "saliency-down", "blend")
+GRADIENTS = ("linearised", "backprop")
 TASK_NAMES = {
     "transfer": "Semantic transfer",
     "remove": "Remove object",
@@ -36,6 +37,7 @@ class EditParams:
     seed: int = 0
     preview_every: int = 10  # emit a decoded preview every n iterations (at refreshes); 0: never
     max_side: int = 1024  # working-size limit
+    gradient: str = "linearised"  # how gradients reach x_T: "linearised" chain or full "backprop" (README)
 
     def for_task(self, task: str) -> EditParams:
         """These parameters with the task's default iteration count filled in."""
@@ -54,6 +56,7 @@ class EditParams:
             (self.feather_px >= 0, "the feather must be >= 0"),
             (2 <= self.steps <= 1000, "steps must be in 2..1000"),
             (self.preview_every >= 0, "preview_every must be >= 0"),
+            (self.gradient in GRADIENTS, f"gradient must be one of {', '.join(GRADIENTS)}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -1,0 +1,86 @@
+"""The in-memory document: layers, the current mask, reference points and edits with provenance.
+
+Every change goes through :mod:`gencurve_desktop.document.changes` so it can be undone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gencurve_desktop.document.layers import Layer, composite, new_id
+from gencurve_desktop.errors import BadInputError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class EditRecord:
+    """One finished edit: its provenance (task, params, seed, model, loss, curves, timing) and its inputs."""
+
+    provenance: dict
+    mask: np.ndarray  # bool H x W, the mask the edit used
+    id: str = field(default_factory=new_id)
+
+    @property
+    def task(self) -> str:
+        return self.provenance.get("task", "")
+
+    @property
+    def seed(self):
+        return self.provenance.get("params", {}).get("seed")
+
+
+@dataclass
+class Document:
+    """A layered image. ``layers`` is bottom-first; the bottom layer is normally the original photo."""
+
+    size: tuple[int, int]  # (width, height)
+    layers: list[Layer] = field(default_factory=list)
+    mask: np.ndarray | None = None  # bool H x W
+    references: list[tuple[int, int]] = field(default_factory=list)
+    edits: list[EditRecord] = field(default_factory=list)
+    # what other editors put in the file, kept for the next save
+    extra_files: dict[str, bytes] = field(default_factory=dict)
+    extra_image_attrs: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.mask is None:
+            self.mask = np.zeros((self.size[1], self.size[0]), bool)
+
+    @classmethod
+    def from_image(cls, rgb: np.ndarray, name: str = "Original") -> Document:
+        """A new document whose only layer is the photo ``rgb`` (H x W x 3 uint8)."""
+        doc = cls(size=(rgb.shape[1], rgb.shape[0]))
+        doc.layers.append(Layer.from_rgb(name, rgb))
+        return doc
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+    def composite(self) -> np.ndarray:
+        """The merged image (H x W x 3), as shown and as written to mergedimage.png."""
+        return composite(self.layers, self.size)
+
+    def layer_index(self, layer_id: str) -> int:
+        for i, layer in enumerate(self.layers):
+            if layer.id == layer_id:
+                return i
+        raise KeyError(layer_id)
+
+    def edit(self, edit_id: str) -> EditRecord:
+        for record in self.edits:
+            if record.id == edit_id:
+                return record
+        raise KeyError(edit_id)
+
+    def check_pixels(self, pixels: np.ndarray, what: str = "layer") -> None:
+        """Raise BadInputError unless ``pixels`` is H x W x 4 uint8 of this document's size."""
+        if pixels.shape != (self.height, self.width, 4) or pixels.dtype != np.uint8:
+            raise BadInputError(f"{what} must be {self.width}x{self.height} RGBA uint8, got {pixels.shape}")

@@ -1,0 +1,36 @@
+"""Exporting a document: the merged image (PNG, JPEG, WebP, TIFF) and the mask (PNG)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from gencurve_desktop.document.document import Document
+from gencurve_desktop.document.images import save_image_atomic
+from gencurve_desktop.errors import BadInputError
+
+EXPORT_FORMATS = {
+    ".png": {},
+    ".jpg": {"quality": 95},
+    ".jpeg": {"quality": 95},
+    ".webp": {"quality": 95},
+    ".tif": {"compression": "tiff_deflate"},
+    ".tiff": {"compression": "tiff_deflate"},
+}
+
+
+def export_merged(doc: Document, path: str | os.PathLike) -> None:
+    """Write the merged image; the format follows the extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise BadInputError(f"{path}: export as .png, .jpg, .webp or .tif")
+    save_image_atomic(doc.composite(), path, **EXPORT_FORMATS[suffix])
+
+
+def export_mask(doc: Document, path: str | os.PathLike) -> None:
+    """Write the current mask as an 8-bit PNG (white = region)."""
+    if Path(path).suffix.lower() != ".png":
+        raise BadInputError(f"{path}: the mask is exported as .png")
+    save_image_atomic(doc.mask.astype(np.uint8) * 255, path)

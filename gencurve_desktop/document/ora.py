@@ -1,0 +1,379 @@
+"""OpenRaster (.ora) reading and writing, with GenCurve's data in a namespace other editors ignore.
+
+Writing: ``mimetype`` first and stored, ``stack.xml``, ``data/*.png`` layers, ``mergedimage.png``,
+``Thumbnails/thumbnail.png`` (<= 256 px), and ``data/gencurve/`` (document.json, mask and edit masks).
+Saving is atomic: a temporary file in the same folder, flushed and fsynced, then renamed over the target.
+
+Reading treats the file as hostile: entries are read by name into memory with byte caps (never extracted),
+absolute / traversing names are refused, sizes and compression ratios are bounded, stack.xml is parsed by
+defusedxml (no DTDs, entities or external references), and every failure is one BadInputError.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import numpy as np
+from defusedxml import ElementTree as SafeET
+from PIL import Image
+
+from gencurve_desktop.document.document import SCHEMA_VERSION, Document, EditRecord
+from gencurve_desktop.document.images import MAX_IMAGE_PIXELS
+from gencurve_desktop.document.layers import Layer
+from gencurve_desktop.errors import BadInputError
+
+MIMETYPE = b"image/openraster"
+NS = "urn:gencurve:openraster:1"
+GC = f"{{{NS}}}"
+GENCURVE_DIR = "data/gencurve/"
+MAX_ENTRIES = 4096
+MAX_ENTRY_BYTES = 256 * 2**20
+MAX_TOTAL_BYTES = 2 * 2**30
+MAX_RATIO = 400  # uncompressed / compressed; PNG layers never come near it
+MAX_LAYERS = 512
+THUMBNAIL_SIDE = 256
+LAYER_ATTRS = {"name", "src", "x", "y", "opacity", "visibility", "composite-op", "selected"}
+
+ET.register_namespace("gencurve", NS)
+
+
+# ----------------------------------------------------------------------------------------------- writing
+
+
+def _png_bytes(pixels: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "PNG", compress_level=4)
+    return buf.getvalue()
+
+
+def _stack_xml(doc: Document, srcs: dict[str, str]) -> bytes:
+    root = ET.Element("image", {"version": "0.0.5", "w": str(doc.width), "h": str(doc.height)})
+    for k, v in doc.extra_image_attrs.items():
+        root.set(k, v)
+    root.set(f"{GC}schema", str(SCHEMA_VERSION))
+    stack = ET.SubElement(root, "stack")
+    for layer in reversed(doc.layers):  # OpenRaster lists the topmost layer first
+        attrs = dict(layer.extra_attrs)
+        attrs.update(
+            {
+                "name": layer.name,
+                "src": srcs[layer.id],
+                "x": "0",
+                "y": "0",
+                "opacity": f"{layer.opacity:.6g}",
+                "visibility": "visible" if layer.visible else "hidden",
+                "composite-op": attrs.get("composite-op", "svg:src-over"),
+                f"{GC}id": layer.id,
+            }
+        )
+        if layer.edit_id:
+            attrs[f"{GC}edit"] = layer.edit_id
+        ET.SubElement(stack, "layer", attrs)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _document_json(doc: Document) -> bytes:
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "references": [list(p) for p in doc.references],
+        "edits": [
+            {"id": e.id, "mask": f"{GENCURVE_DIR}edits/{e.id}-mask.png", "provenance": e.provenance} for e in doc.edits
+        ],
+    }
+    return json.dumps(data, indent=1, default=_json_default).encode()
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a project file")
+
+
+def ora_bytes(doc: Document) -> bytes:
+    """The whole .ora file as bytes."""
+    buf = io.BytesIO()
+    srcs = {layer.id: f"data/layer-{i:03d}-{layer.id}.png" for i, layer in enumerate(doc.layers)}
+    merged = doc.composite()
+    thumb = Image.fromarray(merged)
+    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), MIMETYPE, compress_type=zipfile.ZIP_STORED)
+        deflate = zipfile.ZIP_DEFLATED
+        zf.writestr("stack.xml", _stack_xml(doc, srcs), compress_type=deflate)
+        for layer in doc.layers:
+            zf.writestr(srcs[layer.id], _png_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
+        zf.writestr("mergedimage.png", _png_bytes(merged), compress_type=zipfile.ZIP_STORED)
+        zf.writestr("Thumbnails/thumbnail.png", _png_bytes(np.asarray(thumb)), compress_type=zipfile.ZIP_STORED)
+        zf.writestr(GENCURVE_DIR + "document.json", _document_json(doc), compress_type=deflate)
+        zf.writestr(GENCURVE_DIR + "mask.png", _png_bytes(doc.mask.astype(np.uint8) * 255), compress_type=deflate)
+        for e in doc.edits:
+            zf.writestr(
+                f"{GENCURVE_DIR}edits/{e.id}-mask.png", _png_bytes(e.mask.astype(np.uint8) * 255), compress_type=deflate
+            )
+        written = set(zf.namelist())
+        for name, data in doc.extra_files.items():
+            if name not in written:
+                zf.writestr(name, data, compress_type=deflate)
+    return buf.getvalue()
+
+
+def save_ora(doc: Document, path: str | os.PathLike) -> None:
+    """Write ``doc`` to ``path`` atomically: the old file or the new one survives a crash, never a mix."""
+    path = Path(path)
+    if path.is_dir():
+        raise BadInputError(f"{path}: is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInputError(f"{path}: the folder {folder} does not exist")
+    data = ora_bytes(doc)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+# ----------------------------------------------------------------------------------------------- reading
+
+
+def _entry_key(name: str) -> str:
+    """Entries are addressed relative to the archive root; one leading "/" (written by some tools) is dropped.
+
+    Nothing is ever extracted to disk, but names with "..", backslashes, drive letters or a remaining
+    leading "/" are still refused as malformed.
+    """
+    return name[1:] if name.startswith("/") else name
+
+
+class _Archive:
+    """Bounded, by-name access to the entries of an untrusted zip."""
+
+    def __init__(self, path: Path, data: bytes) -> None:
+        self.path = path
+        try:
+            self.zf = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+            raise BadInputError(f"{path}: not an OpenRaster file (not a valid zip: {e})") from None
+        if len(infos) > MAX_ENTRIES:
+            raise BadInputError(f"{path}: too many entries ({len(infos)})")
+        total = 0
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = _entry_key(info.filename)
+            parts = name.split("/")
+            if not name or "\\" in name or ":" in name or ".." in parts or "" in parts[:-1] or name.startswith("/"):
+                raise BadInputError(f"{path}: refusing an entry with an unsafe name: {info.filename!r}")
+            if name in self.infos:
+                raise BadInputError(f"{path}: the entry {name!r} appears twice")
+            if info.file_size > MAX_ENTRY_BYTES:
+                raise BadInputError(f"{path}: entry {name!r} is too large ({info.file_size} bytes)")
+            if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 2**20:
+                raise BadInputError(f"{path}: entry {name!r} is compressed suspiciously well (a zip bomb?)")
+            total += info.file_size
+            self.infos[name] = info
+        if total > MAX_TOTAL_BYTES:
+            raise BadInputError(f"{path}: the archive would unpack to more than {MAX_TOTAL_BYTES // 2**30} GiB")
+
+    def has(self, name: str) -> bool:
+        return _entry_key(name) in self.infos
+
+    def read(self, name: str) -> bytes:
+        name = _entry_key(name)
+        if name not in self.infos:
+            raise BadInputError(f"{self.path}: the file refers to {name!r}, which is missing")
+        info = self.infos[name]
+        try:
+            with self.zf.open(info) as f:
+                data = f.read(info.file_size + 1)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+            raise BadInputError(f"{self.path}: entry {name!r} is damaged ({e})") from None
+        if len(data) > info.file_size:
+            raise BadInputError(f"{self.path}: entry {name!r} is larger than its header says")
+        return data
+
+
+def _decode_png(archive: _Archive, name: str, mode: str) -> np.ndarray:
+    data = archive.read(name)
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise BadInputError(f"{archive.path}: image {name!r} is too large") from None
+    except Exception as e:
+        raise BadInputError(f"{archive.path}: image {name!r} is damaged or not an image ({e})") from None
+    try:
+        with im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                raise BadInputError(f"{archive.path}: image {name!r} is too large ({im.width}x{im.height})")
+            im.load()
+            return np.array(im.convert(mode))
+    except BadInputError:
+        raise
+    except Exception as e:  # Pillow raises many kinds on corrupt data
+        raise BadInputError(f"{archive.path}: image {name!r} is damaged or not an image ({e})") from None
+
+
+def _int_attr(el, name: str, path: Path, default: int | None = None, lo: int = -(2**20), hi: int = 2**20) -> int:
+    raw = el.get(name)
+    if raw is None:
+        if default is None:
+            raise BadInputError(f"{path}: stack.xml: <{el.tag}> has no {name}")
+        return default
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise BadInputError(f"{path}: stack.xml: {name}={raw!r} is not a number") from None
+    if not lo <= value <= hi:
+        raise BadInputError(f"{path}: stack.xml: {name}={value} is out of range")
+    return value
+
+
+def _float_attr(el, name: str, default: float) -> float:
+    try:
+        v = float(el.get(name, default))
+    except ValueError:
+        return default
+    return min(1.0, max(0.0, v)) if np.isfinite(v) else default
+
+
+def _walk(stack, path: Path, opacity: float = 1.0, visible: bool = True, out=None):
+    """Flatten nested stacks (groups) into (element, effective opacity, effective visibility), topmost first."""
+    out = [] if out is None else out
+    for el in stack:
+        tag = el.tag.split("}")[-1]
+        vis = visible and el.get("visibility", "visible") != "hidden"
+        op = opacity * _float_attr(el, "opacity", 1.0)
+        if tag == "layer":
+            out.append((el, op, vis))
+        elif tag == "stack":
+            _walk(el, path, op, vis, out)
+        if len(out) > MAX_LAYERS:
+            raise BadInputError(f"{path}: more than {MAX_LAYERS} layers")
+    return out
+
+
+def load_ora(path: str | os.PathLike) -> Document:
+    """Read an OpenRaster file (ours or any other editor's) into a Document."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise BadInputError(f"{path}: is a directory, not a project file")
+    if path.stat().st_size > MAX_TOTAL_BYTES:
+        raise BadInputError(f"{path}: the file is too large")
+    data = path.read_bytes()
+    if not data:
+        raise BadInputError(f"{path}: the file is empty")
+    archive = _Archive(path, data)
+
+    # 1. mimetype and stack.xml
+    if not archive.has("mimetype") or archive.read("mimetype").strip() != MIMETYPE:
+        raise BadInputError(f"{path}: not an OpenRaster file (wrong or missing mimetype)")
+    if not archive.has("stack.xml"):
+        raise BadInputError(f"{path}: not an OpenRaster file (no stack.xml)")
+    try:
+        root = SafeET.fromstring(archive.read("stack.xml"), forbid_dtd=True)
+    except Exception as e:  # defusedxml raises on DTDs / entities, ParseError on bad XML
+        raise BadInputError(f"{path}: stack.xml is not valid or safe XML ({type(e).__name__})") from None
+    if root.tag != "image":
+        raise BadInputError(f"{path}: stack.xml has no <image> root")
+    w = _int_attr(root, "w", path, lo=1, hi=65536)
+    h = _int_attr(root, "h", path, lo=1, hi=65536)
+    if w * h > MAX_IMAGE_PIXELS:
+        raise BadInputError(f"{path}: the canvas {w}x{h} is too large")
+    stack = root.find("stack")
+    if stack is None:
+        raise BadInputError(f"{path}: stack.xml has no <stack>")
+
+    # 2. layers, bottom first, placed on the canvas at their offsets
+    doc = Document(size=(w, h))
+    doc.extra_image_attrs = {
+        k: v for k, v in root.attrib.items() if k not in ("version", "w", "h") and not k.startswith(GC)
+    }
+    for el, opacity, visible in reversed(_walk(stack, path)):
+        src = el.get("src")
+        if not src:
+            raise BadInputError(f"{path}: a layer has no src")
+        pixels = _decode_png(archive, src, "RGBA")
+        canvas = np.zeros((h, w, 4), np.uint8)
+        x, y = _int_attr(el, "x", path, 0), _int_attr(el, "y", path, 0)
+        lh, lw = pixels.shape[:2]
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + lw), min(h, y + lh)
+        if x1 > x0 and y1 > y0:
+            canvas[y0:y1, x0:x1] = pixels[y0 - y : y1 - y, x0 - x : x1 - x]
+        extra = {k: v for k, v in el.attrib.items() if k not in LAYER_ATTRS and not k.startswith(GC)}
+        if el.get("composite-op"):
+            extra["composite-op"] = el.get("composite-op")
+        layer = Layer(el.get("name") or "Layer", canvas, visible, opacity, extra_attrs=extra)
+        layer.id = el.get(f"{GC}id") or layer.id
+        layer.edit_id = el.get(f"{GC}edit")
+        doc.layers.append(layer)
+
+    # 3. GenCurve's own data, when present
+    if archive.has(GENCURVE_DIR + "document.json"):
+        _read_gencurve(archive, doc)
+
+    # 4. everything else another editor stored, kept for the next save
+    ours = {"mimetype", "stack.xml", "mergedimage.png", "Thumbnails/thumbnail.png"}
+    srcs = {_entry_key(el.get("src", "")) for el, _, _ in _walk(stack, path)}
+    for name, info in archive.infos.items():
+        if name in ours or name in srcs or name.startswith(GENCURVE_DIR) or info.is_dir():
+            continue
+        doc.extra_files[name] = archive.read(name)
+    return doc
+
+
+def _read_gencurve(archive: _Archive, doc: Document) -> None:
+    try:
+        meta = json.loads(archive.read(GENCURVE_DIR + "document.json"))
+        if not isinstance(meta, dict):
+            raise ValueError("not an object")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadInputError(f"{archive.path}: GenCurve data is damaged ({e})") from None
+    version = meta.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise BadInputError(f"{archive.path}: written by a newer GenCurve (schema {version}); please update")
+    if archive.has(GENCURVE_DIR + "mask.png"):
+        mask = _decode_png(archive, GENCURVE_DIR + "mask.png", "L") >= 128
+        if mask.shape == (doc.height, doc.width):
+            doc.mask = mask
+    try:
+        doc.references = [(int(p[0]), int(p[1])) for p in meta.get("references", [])]
+        for e in meta.get("edits", []):
+            name = str(e["mask"])
+            mask = _decode_png(archive, name, "L") >= 128
+            if mask.shape != (doc.height, doc.width):
+                raise ValueError(f"edit mask {name} has the wrong size")
+            doc.edits.append(EditRecord(provenance=dict(e["provenance"]), mask=mask, id=str(e["id"])))
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise BadInputError(f"{archive.path}: GenCurve data is damaged ({e})") from None

@@ -1,0 +1,141 @@
+"""The benchmark behind ``gencurve bench``: inversion, curve, dense and exact saliency, edit iterations.
+
+Every figure is a median over ``repeats`` runs after one warm-up run; the exact saliency map is far too
+slow to run whole, so it is timed on a few cells and extrapolated to the full latent grid.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from gencurve_desktop.document.framing import frame_for
+from gencurve_desktop.engine import ddim, latents
+from gencurve_desktop.engine.curves import cell_rates
+from gencurve_desktop.engine.matching import run_edit
+from gencurve_desktop.engine.models import DiffusionModel
+from gencurve_desktop.engine.requests import EditParams, EditRequest
+from gencurve_desktop.engine.saliency import estimated_rate_maps
+
+BENCH_TASKS = ("remove", "saliency-down")
+
+
+def device_name(device: torch.device) -> str:
+    """A human-readable name of the device the numbers were taken on."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{device.type}: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """CUDA max allocated memory, or the process's peak resident set size on CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+def test_image(size: int) -> np.ndarray:
+    """A deterministic, textured test picture (the sample photo when it is large enough)."""
+    import cv2
+
+    from gencurve_desktop.document.images import load_rgb
+    from gencurve_desktop.paths import sample_image
+
+    return cv2.resize(load_rgb(sample_image()), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def run_benchmark(
+    model: DiffusionModel,
+    size: int = 512,
+    steps: int = 50,
+    repeats: int = 3,
+    edit_iterations: int = 10,
+    exact_cells: int = 2,
+    probes: int = 64,
+    log: Callable[[str], None] = lambda s: None,
+) -> dict:
+    """Measure every figure of the performance table; returns the JSON-ready dict."""
+    dev = model.device
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    rgb = test_image(size)
+    framing = frame_for((size, size), max(size, 64))
+    schedule = ddim.make_schedule(model, steps)
+    z0 = latents.encode_image(model, framing.frame_image(rgb))
+    rows, cols = framing.latent_shape
+
+    # 1. DDIM inversion, N steps
+    log("inversion")
+    inversion_s = _median_time(lambda: ddim.invert(model, z0, schedule), dev, repeats)
+    trajectory = ddim.invert(model, z0, schedule)
+
+    # 2. one pixel's curve over N timesteps (mean of the 4 channels: 4 N JVPs)
+    log("curve")
+    center = [(rows // 2, cols // 2)]
+    curve_s = _median_time(lambda: cell_rates(model, trajectory, center), dev, repeats)
+
+    # 3. the dense estimator (all cells, N timesteps)
+    log("saliency map")
+    saliency_s = _median_time(lambda: estimated_rate_maps(model, trajectory, probes=probes), dev, repeats)
+
+    # 4. the exact map, timed on a few cells and extrapolated to rows x cols
+    log("exact saliency (subset)")
+    cells = [(r, c) for r, c in zip(range(exact_cells), range(exact_cells))]
+    subset_s = _median_time(lambda: cell_rates(model, trajectory, cells), dev, max(1, repeats // 2))
+    exact_estimate_s = subset_s / len(cells) * rows * cols
+
+    # 5. edit iterations (mean over the loop after a warm-up run), per task
+    mask = np.zeros((size, size), bool)
+    mask[size // 3 : size // 2, size // 3 : size // 2] = True
+    per_task = {}
+    for task in BENCH_TASKS:
+        log(f"edit {task}")
+        params = EditParams(iterations=edit_iterations, steps=steps, refresh_every=max(edit_iterations, 10))
+        request = EditRequest(task, rgb, mask, (size // 8, size // 8) if task == "remove" else None, params)
+        run_edit(model, EditRequest(task, rgb, mask, request.ref, EditParams(iterations=2, steps=steps)))
+        _sync(dev)
+        per_task[task] = run_edit(model, request).seconds_per_iteration
+
+    return {
+        "device": device_name(dev),
+        "model": model.model_id,
+        "dtype": str(model.dtype).replace("torch.", ""),
+        "image_size": size,
+        "steps": steps,
+        "repeats": repeats,
+        "inversion_s": round(inversion_s, 4),
+        "curve_s": round(curve_s, 4),
+        "saliency_map_s": round(saliency_s, 4),
+        "saliency_probes": probes,
+        "saliency_exact_estimate_s": round(exact_estimate_s, 2),
+        "saliency_speedup": round(exact_estimate_s / saliency_s, 1),
+        "edit_iteration_s": round(max(per_task.values()), 4),
+        "edit_iteration_s_by_task": {k: round(v, 4) for k, v in per_task.items()},
+        "peak_memory_mb": round(peak_memory_mb(dev), 1),
+        "torch": torch.__version__,
+    }
