@@ -4,6 +4,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# the desktop's settings and recovery files go to a private folder for the test session
+_PRIVATE = __import__("tempfile").mkdtemp(prefix="gencurve-tests-")
+os.environ["GENCURVE_SETTINGS_DIR"] = os.path.join(_PRIVATE, "settings")
+os.environ["GENCURVE_RECOVERY_DIR"] = os.path.join(_PRIVATE, "recovery")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -1,0 +1,23 @@
+"""Persistent user settings (QSettings in an INI file under the user's config folder)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import platformdirs
+
+
+def settings_path() -> str:
+    """``$GENCURVE_SETTINGS_DIR/settings.ini`` or the user's config folder for GenCurve."""
+    folder = os.environ.get("GENCURVE_SETTINGS_DIR") or platformdirs.user_config_dir("GenCurve", "GenCurve")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, "settings.ini")
+
+
+@dataclass
+class ModelSettings:
+    source: str = "demo"  # demo | repo id | folder | .safetensors file
+    device: str = "auto"
+    dtype: str = "auto"
+    cache_dir: str = ""  # Hugging Face cache folder; empty: the standard one

@@ -1,0 +1,1 @@
+"""The desktop UI (PySide6 + pyqtgraph). Talks to the engine only through workers/."""

@@ -1,0 +1,211 @@
+"""The canvas: a QGraphicsView of the document with mask overlay, brush, reference marker and probe."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+
+from gencurve_desktop.ui.qimage import heat_overlay, mask_overlay, to_pixmap
+
+TOOLS = ("brush", "eraser", "reference", "probe")
+MIN_BRUSH, MAX_BRUSH = 1, 512
+
+
+class CanvasView(QGraphicsView):
+    """Shows the composite; paints the mask; emits clicks in image pixel coordinates."""
+
+    cursorMoved = Signal(int, int)  # image x, y (or -1, -1 outside)
+    strokeFinished = Signal(object, bool)  # bool H x W stroke, erase
+    referenceClicked = Signal(int, int)
+    probeClicked = Signal(int, int)
+    brushSizeChanged = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.SmoothPixmapTransform, False)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setMouseTracking(True)
+        self.setBackgroundBrush(QBrush(QColor(48, 48, 52)))
+        self.image_item = QGraphicsPixmapItem()
+        self.saliency_item = QGraphicsPixmapItem()
+        self.saliency_item.setVisible(False)
+        self.mask_item = QGraphicsPixmapItem()
+        self.marker = QGraphicsEllipseItem(-6, -6, 12, 12)
+        self.marker.setPen(QPen(QColor(40, 220, 255), 2))
+        self.marker.pen().setCosmetic(True)
+        self.marker.setVisible(False)
+        self.outline = QGraphicsEllipseItem()
+        pen = QPen(QColor(255, 255, 255, 200), 1, Qt.DashLine)
+        pen.setCosmetic(True)
+        self.outline.setPen(pen)
+        self.outline.setVisible(False)
+        for z, item in enumerate((self.image_item, self.saliency_item, self.mask_item, self.marker, self.outline)):
+            item.setZValue(z)
+            self.scene().addItem(item)
+        self.tool = "brush"
+        self.brush_size = 24
+        self.mask = np.zeros((1, 1), bool)
+        self._stroke: np.ndarray | None = None
+        self._last: tuple[int, int] | None = None
+        self._pan_from: QPointF | None = None
+        self._space = False
+
+    # ---------------------------------------------------------------- content
+    def set_image(self, rgb: np.ndarray, fit: bool = False) -> None:
+        first = self.image_item.pixmap().isNull() or self.image_item.pixmap().size().toTuple() != rgb.shape[1::-1]
+        self.image_item.setPixmap(to_pixmap(rgb))
+        self.scene().setSceneRect(QRectF(0, 0, rgb.shape[1], rgb.shape[0]))
+        if fit or first:
+            self.zoom_fit()
+
+    def set_mask(self, mask: np.ndarray) -> None:
+        self.mask = mask
+        self._render_mask(mask)
+
+    def _render_mask(self, mask: np.ndarray) -> None:
+        self.mask_item.setPixmap(to_pixmap(mask_overlay(mask)))
+
+    def set_reference(self, point) -> None:
+        self.marker.setVisible(point is not None)
+        if point is not None:
+            self.marker.setPos(point[0] + 0.5, point[1] + 0.5)
+
+    def set_saliency(self, values: np.ndarray | None, visible: bool, opacity: float) -> None:
+        if values is not None:
+            self.saliency_item.setPixmap(to_pixmap(heat_overlay(values)))
+        self.saliency_item.setVisible(visible and not self.saliency_item.pixmap().isNull())
+        self.saliency_item.setOpacity(opacity)
+
+    # ---------------------------------------------------------------- view
+    def zoom_fit(self) -> None:
+        self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+
+    def zoom_100(self) -> None:
+        self.resetTransform()
+
+    def zoom_by(self, factor: float) -> None:
+        scale = self.transform().m11() * factor
+        if 0.02 <= scale <= 64:
+            self.scale(factor, factor)
+
+    def set_tool(self, tool: str) -> None:
+        self.tool = tool
+        self.setCursor(Qt.CrossCursor if tool in ("reference", "probe") else Qt.BlankCursor)
+
+    def set_brush_size(self, size: int) -> None:
+        self.brush_size = int(min(MAX_BRUSH, max(MIN_BRUSH, size)))
+        self.brushSizeChanged.emit(self.brush_size)
+        self._update_outline(self._last_scene_pos if hasattr(self, "_last_scene_pos") else None)
+
+    def _image_xy(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        x, y = int(np.floor(scene_pos.x())), int(np.floor(scene_pos.y()))
+        h, w = self.mask.shape
+        return (x, y) if 0 <= x < w and 0 <= y < h else None
+
+    def _update_outline(self, scene_pos) -> None:
+        if scene_pos is None or self.tool not in ("brush", "eraser"):
+            self.outline.setVisible(False)
+            return
+        r = self.brush_size / 2
+        self.outline.setRect(scene_pos.x() - r, scene_pos.y() - r, 2 * r, 2 * r)
+        self.outline.setVisible(True)
+
+    # ---------------------------------------------------------------- painting
+    def _dab(self, x: int, y: int) -> None:
+        r = max(0, self.brush_size // 2)
+        canvas = self._stroke.view(np.uint8)
+        if self._last is None:
+            cv2.circle(canvas, (x, y), r, 1, -1)
+        else:
+            cv2.line(canvas, self._last, (x, y), 1, max(1, 2 * r + 1))
+            cv2.circle(canvas, (x, y), r, 1, -1)
+        self._last = (x, y)
+        preview = (self.mask & ~self._stroke) if self.tool == "eraser" else (self.mask | self._stroke)
+        self._render_mask(preview)
+
+    def begin_stroke(self, x: int, y: int) -> None:
+        self._stroke = np.zeros(self.mask.shape, bool)
+        self._last = None
+        self._dab(x, y)
+
+    def continue_stroke(self, x: int, y: int) -> None:
+        if self._stroke is not None:
+            self._dab(x, y)
+
+    def end_stroke(self) -> None:
+        if self._stroke is not None and self._stroke.any():
+            self.strokeFinished.emit(self._stroke, self.tool == "eraser")
+        self._stroke = None
+        self._last = None
+
+    # ---------------------------------------------------------------- events
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space):
+            self._pan_from = event.position()
+            self.setCursor(Qt.ClosedHandCursor)
+            return
+        if event.button() != Qt.LeftButton:
+            return super().mousePressEvent(event)
+        xy = self._image_xy(self.mapToScene(event.position().toPoint()))
+        if xy is None:
+            return
+        if self.tool in ("brush", "eraser"):
+            self.begin_stroke(*xy)
+        elif self.tool == "reference":
+            self.referenceClicked.emit(*xy)
+        elif self.tool == "probe":
+            self.probeClicked.emit(*xy)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            return
+        scene_pos = self.mapToScene(event.position().toPoint())
+        self._last_scene_pos = scene_pos
+        self._update_outline(scene_pos)
+        xy = self._image_xy(scene_pos)
+        self.cursorMoved.emit(*(xy or (-1, -1)))
+        if xy is not None and event.buttons() & Qt.LeftButton:
+            self.continue_stroke(*xy)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
+            self._pan_from = None
+            self.set_tool(self.tool)
+            return
+        if event.button() == Qt.LeftButton:
+            self.end_stroke()
+
+    def wheelEvent(self, event) -> None:
+        self.zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.setCursor(Qt.OpenHandCursor)
+        elif event.key() == Qt.Key_BracketLeft:
+            self.set_brush_size(round(self.brush_size / 1.25))
+        elif event.key() == Qt.Key_BracketRight:
+            self.set_brush_size(round(self.brush_size * 1.25) + 1)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.set_tool(self.tool)
+        else:
+            super().keyReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self.outline.setVisible(False)
+        self.cursorMoved.emit(-1, -1)
+        super().leaveEvent(event)

@@ -1,0 +1,146 @@
+"""EngineWorker: lives on its own QThread, loads the model and runs one job at a time.
+
+The UI thread calls :meth:`EngineBridge.submit` with a frozen job and :meth:`EngineBridge.cancel`; results,
+progress and errors come back as queued signals, so the UI thread never waits on the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from gencurve_desktop.engine.analysis import generation_curves, invert_image, saliency_map
+from gencurve_desktop.engine.cancel import CancelToken
+from gencurve_desktop.engine.matching import run_edit
+from gencurve_desktop.engine.models import DiffusionModel, load_model
+from gencurve_desktop.errors import CancelledError, GenCurveError
+from gencurve_desktop.workers.jobs import CurveJob, EditJob, ModelSpec, SaliencyJob
+
+
+class EngineWorker(QObject):
+    """Runs on the worker thread; every slot is invoked through a queued connection."""
+
+    modelLoading = Signal(str)
+    modelLoaded = Signal(str, bool)  # model id, random weights
+    modelFailed = Signal(str)
+    jobStarted = Signal(str)
+    progress = Signal(object)  # EditProgress
+    editFinished = Signal(object)  # EditResult
+    curveFinished = Signal(object, object)  # (x, y), Curves
+    saliencyFinished = Signal(object)  # SaliencyMap
+    jobFailed = Signal(str, str)  # kind of error, one-line message
+    jobCancelled = Signal()
+    jobDone = Signal()  # after every job, whatever its end
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: DiffusionModel | None = None
+        self.cancel_token = CancelToken()
+        self._inversions: dict = {}
+
+    @Slot(object)
+    def load(self, spec: ModelSpec) -> None:
+        self.modelLoading.emit(spec.source)
+        try:
+            self.model = load_model(spec.source, spec.device, spec.dtype)
+            self._inversions.clear()
+            self.modelLoaded.emit(self.model.model_id, self.model.random_weights)
+        except GenCurveError as e:
+            self.modelFailed.emit(str(e))
+        except Exception as e:  # never let the worker thread die
+            self.modelFailed.emit(f"cannot load model {spec.source!r}: {e}")
+
+    @Slot(object, object)
+    def run(self, job, token: CancelToken) -> None:
+        self.cancel_token = token
+        self.jobStarted.emit(job.kind)
+        try:
+            if self.model is None:
+                raise GenCurveError("no model is loaded; choose one in Settings")
+            if isinstance(job, EditJob):
+                self.editFinished.emit(run_edit(self.model, job.request, self.progress.emit, token))
+            elif isinstance(job, CurveJob):
+                inv = self._inversion(job.image, job.steps, token)
+                curves = generation_curves(self.model, inv, [job.point], cancel=token)
+                self.curveFinished.emit(job.point, curves)
+            elif isinstance(job, SaliencyJob):
+                inv = self._inversion(job.image, job.steps, token)
+                self.saliencyFinished.emit(saliency_map(self.model, inv, cancel=token))
+        except CancelledError:
+            self.jobCancelled.emit()
+        except GenCurveError as e:
+            self.jobFailed.emit(type(e).__name__, str(e))
+        except Exception as e:
+            traceback.print_exc()
+            self.jobFailed.emit("InternalError", f"{type(e).__name__}: {e}")
+        finally:
+            self.jobDone.emit()
+
+    def _inversion(self, image, steps, token):
+        key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, steps)
+        if key not in self._inversions:
+            self._inversions.clear()  # keep one: trajectories of large images are big
+            self._inversions[key] = invert_image(self.model, image, steps, cancel=token)
+        return self._inversions[key]
+
+
+class EngineBridge(QObject):
+    """Owned by the UI thread: starts the worker thread, submits jobs, cancels, and tracks busy state."""
+
+    _load = Signal(object)
+    _run = Signal(object, object)
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("engineThread")
+        self.worker = EngineWorker()
+        self.worker.moveToThread(self.thread)
+        self._load.connect(self.worker.load)
+        self._run.connect(self.worker.run)
+        self.worker.jobDone.connect(self._on_done)
+        self.worker.modelLoaded.connect(lambda *a: self._set_busy(False))
+        self.worker.modelFailed.connect(lambda *a: self._set_busy(False))
+        self.thread.start()
+        self.busy = False
+        self.token = CancelToken()
+        self.job_started_at = 0.0
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self.busy:
+            self.busy = busy
+            self.busyChanged.emit(busy)
+
+    def load_model(self, spec: ModelSpec) -> bool:
+        if self.busy:
+            return False
+        self._set_busy(True)
+        self._load.emit(spec)
+        return True
+
+    def submit(self, job) -> bool:
+        """Queue ``job`` unless one is running; returns whether it was accepted."""
+        if self.busy:
+            return False
+        self.token = CancelToken()
+        self.job_started_at = time.monotonic()
+        self._set_busy(True)
+        self._run.emit(job, self.token)
+        return True
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next check (within one iteration)."""
+        self.token.cancel()
+
+    def _on_done(self) -> None:
+        self._set_busy(False)
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Cancel whatever runs and stop the thread."""
+        self.token.cancel()
+        self.thread.quit()
+        self.thread.wait(timeout_ms)

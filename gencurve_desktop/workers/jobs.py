@@ -1,0 +1,41 @@
+"""Job descriptions sent to the worker: frozen snapshots taken on the UI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gencurve_desktop.engine.requests import EditRequest
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load and where."""
+
+    source: str = "demo"
+    device: str = "auto"
+    dtype: str = "auto"
+
+
+@dataclass(frozen=True)
+class EditJob:
+    request: EditRequest
+    kind: str = "edit"
+
+
+@dataclass(frozen=True)
+class CurveJob:
+    """The generation curve of image pixel ``point`` of ``image``."""
+
+    image: np.ndarray = field(repr=False)
+    point: tuple[int, int] = (0, 0)
+    steps: int = 50
+    kind: str = "curve"
+
+
+@dataclass(frozen=True)
+class SaliencyJob:
+    image: np.ndarray = field(repr=False)
+    steps: int = 50
+    kind: str = "saliency"

@@ -1,0 +1,253 @@
+"""A whole desktop session driven through the automation contract (offscreen, real worker thread)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDockWidget, QListWidget, QMessageBox, QProgressBar, QSpinBox
+
+from gencurve_desktop.app import create_main_window
+from gencurve_desktop.document import recovery
+from gencurve_desktop.document.document import Document
+from gencurve_desktop.document.ora import load_ora, save_ora
+
+WAIT = 120_000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = create_main_window("demo", recovery_prompt=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
+    yield w
+    w.close()
+
+
+def view_point(w, x, y) -> QPoint:
+    return w.canvas.mapFromScene(x + 0.5, y + 0.5)
+
+
+def small_run(w, iterations=6):
+    w.task_dock.iterations.setValue(iterations)
+    w.task_dock.steps.setValue(6)
+    w.task_dock.refresh.setValue(3)
+
+
+def test_contract_object_names(window):
+    from pyqtgraph import PlotWidget
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QComboBox, QGraphicsView
+
+    assert window.findChild(QGraphicsView, "canvas") is window.canvas
+    for name in ("curveDock", "taskDock", "layersDock", "historyDock"):
+        assert window.findChild(QDockWidget, name) is not None, name
+    assert window.findChild(PlotWidget, "curvePlot") is not None
+    combo = window.findChild(QComboBox, "taskCombo")
+    assert [combo.itemData(i) for i in range(combo.count())] == [
+        "transfer",
+        "remove",
+        "saliency-up",
+        "saliency-down",
+        "blend",
+    ]
+    assert window.findChild(QSpinBox, "iterationsSpin") and window.findChild(QSpinBox, "seedSpin")
+    assert window.findChild(QProgressBar, "jobProgress") and window.findChild(QListWidget, "layersList")
+    for name in (
+        "actionOpen",
+        "actionSave",
+        "actionSaveAs",
+        "actionExport",
+        "actionUndo",
+        "actionRedo",
+        "actionBrush",
+        "actionEraser",
+        "actionReference",
+        "actionRun",
+        "actionCancel",
+        "actionSaliencyMap",
+    ):
+        assert window.findChild(QAction, name) is not None, name
+    assert window.demo_notice.isVisible()
+
+
+def test_whole_session(window, qtbot, small_png, tmp_path):
+    w = window
+    assert w.open_path(small_png)
+    layers = w.findChild(QListWidget, "layersList")
+    assert layers.count() == 1
+
+    # a brush stroke with the mouse: one dab, one undo step
+    w.actionBrush.trigger()
+    qtbot.mousePress(w.canvas.viewport(), Qt.LeftButton, pos=view_point(w, 60, 60))
+    qtbot.mouseRelease(w.canvas.viewport(), Qt.LeftButton, pos=view_point(w, 60, 60))
+    assert w.doc.mask[60, 60] and w.undo.count() == 1
+    # a dragged stroke through the canvas's stroke path
+    w.canvas.begin_stroke(40, 40)
+    for x in range(40, 90, 5):
+        w.canvas.continue_stroke(x, 50)
+    w.canvas.end_stroke()
+    assert w.undo.count() == 2 and w.doc.mask[50, 85]
+    mask_before_run = w.doc.mask.copy()
+
+    # the reference click
+    w.actionReference.trigger()
+    qtbot.mouseClick(w.canvas.viewport(), Qt.LeftButton, pos=view_point(w, 10, 110))
+    assert w.doc.references == [(10, 110)]
+
+    # run a transfer: Run is disabled while it runs, curves update live, a layer lands
+    w.task_dock.task_combo.setCurrentIndex(w.task_dock.task_combo.findData("transfer"))
+    small_run(w)
+    with qtbot.waitSignal(w.editLanded, timeout=WAIT):
+        w.actionRun.trigger()
+        assert not w.actionRun.isEnabled() and w.actionCancel.isEnabled()
+    qtbot.waitUntil(lambda: w.actionRun.isEnabled(), timeout=WAIT)
+    assert layers.count() == 2 and w.doc.layers[1].name.startswith("Semantic transfer")
+    assert w.findChild(QProgressBar, "jobProgress").value() == 6
+    x, y = w.curve_dock.source.getData()
+    assert len(x) == 6 and np.isfinite(y).all()
+    assert len(w.curve_dock.reference.getData()[0]) == 6 and len(w.curve_dock.source_before.getData()[0]) == 6
+    record = w.doc.edits[0]
+    assert record.task == "transfer" and record.provenance["ref"] == [10, 110]
+
+    # undo the edit: the layer goes, the mask stays; redo brings it back
+    w.actionUndo.trigger()
+    assert layers.count() == 1 and np.array_equal(w.doc.mask, mask_before_run)
+    w.actionRedo.trigger()
+    assert layers.count() == 2
+
+    # cancel mid-run: nothing changes, the history is untouched
+    count = w.undo.count()
+    small_run(w, iterations=2000)
+    w.actionRun.trigger()
+    qtbot.waitUntil(lambda: w.task_dock.progress.value() >= 2, timeout=WAIT)
+    with qtbot.waitSignal(w.bridge.worker.jobCancelled, timeout=WAIT):
+        w.actionCancel.trigger()
+    qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
+    assert w.undo.count() == count and layers.count() == 2 and w.actionRun.isEnabled()
+
+    # save, reopen in a fresh window
+    project = tmp_path / "session.ora"
+    assert w.save_path(project)
+    assert w.undo.isClean() and "session.ora" in w.windowTitle()
+    other = create_main_window("demo", recovery_prompt=False)
+    qtbot.addWidget(other)
+    assert other.open_path(project)
+    assert [ly.name for ly in other.doc.layers] == [ly.name for ly in w.doc.layers]
+    assert np.array_equal(other.doc.mask, w.doc.mask)
+    assert np.array_equal(other.doc.composite(), w.doc.composite())
+    assert other.doc.edits[0].provenance == load_ora(project).edits[0].provenance
+    other.close()
+
+
+def test_corrupt_file_shows_a_dialog_and_keeps_the_document(window, qtbot, small_png, tmp_path):
+    w = window
+    assert w.open_path(small_png)
+    before = w.doc
+    bad = tmp_path / "broken.ora"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    with qtbot.waitSignal(w.errorShown):
+        assert not w.open_path(bad)
+    box = w.findChild(QMessageBox, "errorDialog")
+    assert box is not None and box.isVisible() and "broken.ora" in box.text()
+    assert w.doc is before
+    garbage = tmp_path / "photo.png"
+    garbage.write_text("no")
+    assert not w.open_path(garbage)
+    assert w.doc is before and "not an image" in w.last_error
+
+
+def test_impossible_edit_is_refused_with_a_dialog(window, small_png):
+    w = window
+    w.open_path(small_png)
+    w.task_dock.task_combo.setCurrentIndex(w.task_dock.task_combo.findData("remove"))
+    assert not w.run_edit()  # empty mask
+    assert "mask is empty" in w.last_error and not w.bridge.busy
+
+
+def test_probe_curves_stack_and_export(window, qtbot, small_png, tmp_path):
+    w = window
+    w.open_path(small_png)
+    w.task_dock.steps.setValue(6)
+    w.actionProbe.trigger()
+    for x in (20, 100):
+        with qtbot.waitSignal(w.bridge.worker.curveFinished, timeout=WAIT):
+            qtbot.mouseClick(w.canvas.viewport(), Qt.LeftButton, pos=view_point(w, x, 30))
+        qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
+    assert [p[0] for p in w.curve_dock.probes] == ["pixel (20, 30)", "pixel (100, 30)"]
+    w.curve_dock.export_csv(tmp_path / "c.csv")
+    rows = (tmp_path / "c.csv").read_text().splitlines()
+    assert rows[0] == "curve,timestep,rate" and len(rows) == 1 + 12
+    w.curve_dock.export_png(tmp_path / "c.png")
+    assert Image.open(tmp_path / "c.png").size[0] > 50
+    w.actionClearProbes.trigger()
+    assert w.curve_dock.probes == []
+
+
+def test_saliency_overlay(window, qtbot, small_png):
+    w = window
+    w.open_path(small_png)
+    w.task_dock.steps.setValue(6)
+    with qtbot.waitSignal(w.bridge.worker.saliencyFinished, timeout=WAIT):
+        w.actionSaliencyMap.trigger()
+    assert w.saliency.shape == (128, 128)
+    assert w.canvas.saliency_item.isVisible()
+    w.actionSaliencyMap.trigger()
+    assert not w.canvas.saliency_item.isVisible()
+
+
+def test_layer_operations_are_undoable(window, qtbot, sample_rgb, tmp_path):
+    w = window
+    doc = Document.from_image(sample_rgb)
+    from gencurve_desktop.document.changes import AddLayer
+    from gencurve_desktop.document.layers import Layer
+
+    AddLayer(Layer.from_rgb("Top", 255 - sample_rgb)).apply(doc)
+    save_ora(doc, tmp_path / "two.ora")
+    w.open_path(tmp_path / "two.ora")
+    layers = w.layers_dock.list
+    top = layers.item(0)
+    assert top.text() == "Top"
+    top.setCheckState(Qt.Unchecked)  # hide
+    assert not w.doc.layers[1].visible and np.array_equal(w.doc.composite(), sample_rgb)
+    layers.item(0).setText("Renamed")
+    assert w.doc.layers[1].name == "Renamed"
+    w.layers_dock.list.setCurrentRow(0)
+    w.layers_dock.down.click()
+    assert [ly.name for ly in w.doc.layers] == ["Renamed", "Original"]
+    w.layers_dock.list.setCurrentRow(0)
+    w.layers_dock.delete.click()
+    assert [ly.name for ly in w.doc.layers] == ["Renamed"]
+    for _ in range(4):
+        w.actionUndo.trigger()
+    assert [(ly.name, ly.visible) for ly in w.doc.layers] == [("Original", True), ("Top", True)]
+
+
+def test_compare_and_brush_keys(window, qtbot, small_png):
+    w = window
+    w.open_path(small_png)
+    size = w.canvas.brush_size
+    qtbot.keyClick(w.canvas, Qt.Key_BracketRight)
+    assert w.canvas.brush_size > size
+    qtbot.keyClick(w.canvas, Qt.Key_BracketLeft)
+    qtbot.keyClick(w.canvas, Qt.Key_BracketLeft)
+    assert w.canvas.brush_size < size
+    w.actionCompare.trigger()
+    assert w.actionCompare.isChecked()
+    w.actionCompare.trigger()
+
+
+def test_recovery_prompt_restores_unsaved_work(qtbot, sample_rgb):
+    doc = Document.from_image(sample_rgb)
+    doc.mask[5:9, 5:9] = True
+    recovery.autosave(doc, "crashed", source="/photos/cat.png")
+    w = create_main_window("demo", recovery_prompt=True)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.findChild(QMessageBox, "recoveryPrompt") is not None, timeout=10_000)
+    box = w.findChild(QMessageBox, "recoveryPrompt")
+    assert "cat.png" in box.text()
+    box.done(QMessageBox.Yes)
+    assert w.doc is not None and w.doc.mask.sum() == 16
+    qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
+    w.close()
+    recovery.discard("crashed")
