@@ -71,3 +71,12 @@ def h_shape(model: DiffusionModel, latent_hw: tuple[int, int]) -> tuple[int, int
     x = torch.zeros(1, 4, *latent_hw, device=model.device, dtype=model.dtype)
     with torch.no_grad():
         return tuple(h_space(model, x, torch.tensor([500], device=model.device)).shape[1:])
+
+
+def warm_up(model: DiffusionModel) -> None:
+    """One tiny JVP and VJP, so torch.func's one-time set-up does not happen in the middle of a user's job."""
+    x = torch.zeros(1, 4, 8, 8, device=model.device, dtype=model.dtype)
+    t = torch.tensor([500], device=model.device)
+    jvp_norms(model, x, t, torch.ones(1, *x.shape, device=model.device, dtype=model.dtype))
+    u = torch.ones(1, *((1,) + h_shape(model, (8, 8))), device=model.device, dtype=model.dtype)
+    vjp_columns(model, x, t, u)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from gencurve_desktop.engine.analysis import generation_curves, invert_image, saliency_map
 from gencurve_desktop.engine.cancel import CancelToken
+from gencurve_desktop.engine.hspace import warm_up
 from gencurve_desktop.engine.matching import run_edit
 from gencurve_desktop.engine.models import DiffusionModel, load_model
 from gencurve_desktop.errors import CancelledError, GenCurveError
@@ -46,6 +47,7 @@ class EngineWorker(QObject):
         self.modelLoading.emit(spec.source)
         try:
             self.model = load_model(spec.source, spec.device, spec.dtype)
+            warm_up(self.model)
             self._inversions.clear()
             self.modelLoaded.emit(self.model.model_id, self.model.random_weights)
         except GenCurveError as e:
