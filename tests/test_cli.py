@@ -166,3 +166,42 @@ def test_console_script_subprocess(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "not an image" in proc.stderr
     assert not (tmp_path / "m.png").exists()
+
+
+def test_bench_json_on_the_demo_model(capsys):
+    code, out, _ = run_cli(
+        capsys,
+        "bench",
+        "--model",
+        "demo",
+        "--device",
+        "cpu",
+        "--size",
+        "64",
+        "--steps",
+        "4",
+        "--repeats",
+        "1",
+        "--edit-iterations",
+        "2",
+        "--exact-cells",
+        "1",
+    )
+    assert code == 0
+    data = json.loads(out)
+    for key in (
+        "device",
+        "model",
+        "image_size",
+        "inversion_s",
+        "curve_s",
+        "saliency_map_s",
+        "saliency_exact_estimate_s",
+        "edit_iteration_s",
+        "peak_memory_mb",
+    ):
+        assert key in data, key
+    assert data["model"] == "demo" and data["image_size"] == 64 and data["device"].startswith("cpu")
+    assert all(data[k] > 0 for k in ("inversion_s", "curve_s", "saliency_map_s", "edit_iteration_s"))
+    assert set(data["edit_iteration_s_by_task"]) == {"remove", "saliency-down"}
+    assert data["edit_iteration_s"] == max(data["edit_iteration_s_by_task"].values())
