@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from gencurve_desktop.document.atomic import check_target, write_atomic
 from gencurve_desktop.errors import BadInputError
 
 #: Largest image we accept, in pixels (about 8k x 8k). Pillow raises a DecompressionBombError above it.
@@ -114,28 +114,11 @@ def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None) -> n
 
 def save_image_atomic(pixels: np.ndarray, path: str | os.PathLike, **save_kwargs) -> None:
     """Write an image through a temporary file in the same folder, fsync, then replace: never half-written."""
-    path = Path(path)
-    if path.is_dir():
-        raise BadInputError(f"{path}: is a directory")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise BadInputError(f"{path}: the folder {folder} does not exist")
+    path = check_target(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise BadInputError(f"{path}: unknown image extension {path.suffix!r}")
     image = Image.fromarray(pixels)
     if fmt == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format=fmt, **save_kwargs)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(path, lambda f: image.save(f, format=fmt, **save_kwargs))

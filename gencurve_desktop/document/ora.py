@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from defusedxml import ElementTree as SafeET
 from PIL import Image
 
+from gencurve_desktop.document.atomic import check_target, write_atomic
 from gencurve_desktop.document.document import SCHEMA_VERSION, Document, EditRecord
 from gencurve_desktop.document.images import MAX_IMAGE_PIXELS
 from gencurve_desktop.document.layers import Layer
@@ -130,34 +130,9 @@ def ora_bytes(doc: Document) -> bytes:
 
 def save_ora(doc: Document, path: str | os.PathLike) -> None:
     """Write ``doc`` to ``path`` atomically: the old file or the new one survives a crash, never a mix."""
-    path = Path(path)
-    if path.is_dir():
-        raise BadInputError(f"{path}: is a directory")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise BadInputError(f"{path}: the folder {folder} does not exist")
+    check_target(path)
     data = ora_bytes(doc)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    write_atomic(path, lambda f: f.write(data))
 
 
 # ----------------------------------------------------------------------------------------------- reading

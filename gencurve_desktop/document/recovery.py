@@ -14,6 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
+from gencurve_desktop.document.atomic import write_atomic
 from gencurve_desktop.document.document import Document
 from gencurve_desktop.document.ora import load_ora, save_ora
 
@@ -44,9 +45,7 @@ def autosave(doc: Document, document_key: str, source: str | None = None) -> Rec
     path = folder / f"{document_key}.ora"
     save_ora(doc, path)
     meta = {"document_key": document_key, "source": source, "saved_at": time.time()}
-    tmp = folder / f".{document_key}.json.tmp"
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, folder / f"{document_key}.json")
+    write_atomic(folder / f"{document_key}.json", lambda f: f.write(json.dumps(meta).encode()))
     return RecoveryEntry(path, document_key, source, meta["saved_at"])
 
 
