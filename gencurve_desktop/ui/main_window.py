@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressDialog,
     QSlider,
     QUndoView,
 )
@@ -311,13 +312,30 @@ class MainWindow(QMainWindow):
     def _model_loading(self, source: str) -> None:
         self.model_label.setText(f"loading {source}…")
         self.statusBar().showMessage(f"Loading model {source}…")
+        dialog = QProgressDialog(
+            f"Loading model {source}…\n(a first download can take several minutes)", None, 0, 0, self
+        )
+        dialog.setObjectName("modelLoadingDialog")
+        dialog.setWindowTitle("GenCurve Desktop")
+        dialog.setMinimumDuration(400)  # only for loads that take a while
+        dialog.setAutoClose(False)
+        self.loading_dialog = dialog
+
+    def _close_loading_dialog(self) -> None:
+        dialog = getattr(self, "loading_dialog", None)
+        if dialog is not None:
+            dialog.reset()
+            dialog.deleteLater()
+            self.loading_dialog = None
 
     def _model_loaded(self, model_id: str, random_weights: bool) -> None:
+        self._close_loading_dialog()
         self.model_label.setText(model_id)
         self.demo_notice.setVisible(random_weights)
         self.statusBar().showMessage(f"Model {model_id} ready", 3000)
 
     def _model_failed(self, message: str) -> None:
+        self._close_loading_dialog()
         self.model_label.setText("no model")
         self.show_error("The model could not be loaded", message)
 

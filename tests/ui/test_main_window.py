@@ -251,3 +251,12 @@ def test_recovery_prompt_restores_unsaved_work(qtbot, sample_rgb):
     qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
     w.close()
     recovery.discard("crashed")
+
+
+def test_model_that_cannot_load_shows_a_dialog_and_the_app_runs_on(qtbot, tmp_path, small_png):
+    w = create_main_window(str(tmp_path / "no-such-model"), recovery_prompt=False)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=WAIT)
+    assert "no such model" in w.last_error and w.model_label.text() == "no model"
+    assert w.open_path(small_png)  # the app still works
+    w.close()
