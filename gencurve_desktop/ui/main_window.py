@@ -36,7 +36,7 @@ from gencurve_desktop.document.changes import (
 from gencurve_desktop.document.document import Document, EditRecord
 from gencurve_desktop.document.export import export_mask, export_merged
 from gencurve_desktop.document.images import load_rgb
-from gencurve_desktop.document.layers import Layer
+from gencurve_desktop.document.layers import Layer, composite
 from gencurve_desktop.document.ora import load_ora, save_ora
 from gencurve_desktop.engine.requests import EditRequest
 from gencurve_desktop.errors import GenCurveError
@@ -379,8 +379,6 @@ class MainWindow(QMainWindow):
             self._update_title()
             return
         shown = self.doc.layers[:1] if self.actionCompare.isChecked() else self.doc.layers
-        from gencurve_desktop.document.layers import composite
-
         self.canvas.set_image(composite(shown, self.doc.size), fit=fit)
         self.canvas.set_mask(self.doc.mask)
         self.canvas.set_reference(self.doc.references[0] if self.doc.references else None)
