@@ -6,15 +6,22 @@ import argparse
 import os
 import sys
 
+from gencurve_desktop import __version__
+
 
 def _application():
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    from gencurve_desktop.paths import icon_path
 
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
         app.setApplicationName("GenCurve Desktop")
         app.setOrganizationName("GenCurve")
+        app.setDesktopFileName("gencurve-desktop")  # matches the menu entry packaging/linux/install.sh writes
+    app.setWindowIcon(QIcon(str(icon_path())))
     return app
 
 
@@ -27,14 +34,33 @@ def create_main_window(model: str | None = "demo", recovery_prompt: bool = True)
 
 
 def self_test(model: str = "demo", timeout_s: float = 600) -> int:
-    """Open the window offscreen, run one small demo edit on the sample image, return 0 on success."""
+    """Open the window offscreen, run one small demo edit on the sample image, return 0 on success.
+
+    Milestones go to stderr as ``self-test: ...`` lines (the packaging smoke test times them).
+    """
+    window = create_main_window(model, recovery_prompt=False)
+    try:
+        window.show()
+        _say("self-test: window shown")
+        failure = _self_test_edit(window, timeout_s)
+    finally:
+        window.close()  # stops the engine thread on every path
+    _say("self-test passed" if failure is None else f"self-test failed: {failure}")
+    return 0 if failure is None else 1
+
+
+def _say(line: str) -> None:
+    if sys.stderr is not None:  # a windowed Windows/macOS executable has no stderr
+        print(line, file=sys.stderr, flush=True)
+
+
+def _self_test_edit(window, timeout_s: float) -> str | None:
+    """Wait for the model, open the sample, run a 4-iteration edit; the failure, or None."""
     import numpy as np
     from PySide6.QtCore import QEventLoop, QTimer
 
     from gencurve_desktop.paths import sample_image
 
-    window = create_main_window(model, recovery_prompt=False)
-    window.show()
     outcome = {}
     loop = QEventLoop()
 
@@ -42,14 +68,22 @@ def self_test(model: str = "demo", timeout_s: float = 600) -> int:
         outcome.setdefault("end", name)
         loop.quit()
 
+    # 1. the model loads on the worker thread
     window.bridge.worker.modelLoaded.connect(lambda *a: loop.quit())
     window.bridge.worker.modelFailed.connect(lambda m: finish("model failed: " + m))
-    QTimer.singleShot(int(timeout_s * 1000), lambda: finish("timeout"))
-    if window.model_label.text() in ("no model",) or window.bridge.busy:
+    timer = QTimer(window)
+    timer.setSingleShot(True)
+    timer.timeout.connect(lambda: finish("timeout"))
+    timer.start(int(timeout_s * 1000))
+    if window.model_label.text() == "no model" or window.bridge.busy:
         loop.exec()
-    if "end" in outcome or not window.open_path(sample_image()):
-        print(f"self-test failed: {outcome.get('end', window.last_error)}", file=sys.stderr)
-        return 1
+    if "end" in outcome:
+        return outcome["end"]
+    _say(f"self-test: model ready ({window.model_label.text()})")
+
+    # 2. the bundled sample image, a mask stroke, a short saliency-down edit
+    if not window.open_path(sample_image()):
+        return f"cannot open the sample image: {window.last_error}"
     h, w = window.doc.height, window.doc.width
     stroke = np.zeros((h, w), bool)
     stroke[h // 3 : h // 2, w // 3 : w // 2] = True
@@ -60,13 +94,15 @@ def self_test(model: str = "demo", timeout_s: float = 600) -> int:
     window.editLanded.connect(lambda _: finish("ok"))
     window.errorShown.connect(lambda m: finish("error: " + m))
     if not window.run_edit():
-        print(f"self-test failed: {window.last_error}", file=sys.stderr)
-        return 1
+        return f"the edit did not start: {window.last_error}"
     loop.exec()
-    ok = outcome.get("end") == "ok" and len(window.doc.layers) == 2
-    print("self-test passed" if ok else f"self-test failed: {outcome.get('end')}", file=sys.stderr)
-    window.close()
-    return 0 if ok else 1
+    timer.stop()
+    if outcome.get("end") != "ok":
+        return outcome.get("end")
+    if len(window.doc.layers) != 2:
+        return f"expected 2 layers after the edit, found {len(window.doc.layers)}"
+    _say("self-test: edit landed")
+    return None
 
 
 def run() -> None:
@@ -75,6 +111,7 @@ def run() -> None:
     parser.add_argument("path", nargs="?", help="an image or an OpenRaster project to open")
     parser.add_argument("--model", default=None, help="demo | REPO_ID | DIR | FILE.safetensors (default: settings)")
     parser.add_argument("--self-test", action="store_true", help="open the window offscreen, run one demo edit")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args()
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -13,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+from gencurve_desktop import __version__
 from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError
+from gencurve_desktop.settings import PAPER_MODEL
 
-DEFAULT_MODEL = "stabilityai/stable-diffusion-2-1-base"
+DEFAULT_MODEL = PAPER_MODEL
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,6 +54,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gencurve", description="Generation curves, saliency maps and curve-matching edits.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("curve", help="generation curves of pixels and of a masked region (JSON)")

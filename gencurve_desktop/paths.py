@@ -19,3 +19,8 @@ def resources_dir() -> Path:
 def sample_image() -> Path:
     """The bundled sample photograph (public domain, see README)."""
     return resources_dir() / "samples" / "astronaut.png"
+
+
+def icon_path() -> Path:
+    """The application icon (PNG; the .ico beside it is for the Windows executable)."""
+    return resources_dir() / "icons" / "gencurve.png"

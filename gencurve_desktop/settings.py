@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import platformdirs
 
+PAPER_MODEL = "stabilityai/stable-diffusion-2-1-base"  # the paper's model; ~5 GB of weights to download once
+
 
 def settings_path() -> str:
     """``$GENCURVE_SETTINGS_DIR/settings.ini`` or the user's config folder for GenCurve."""

@@ -67,9 +67,12 @@ def load_model(
     dtype: str = "auto",
     progress: ProgressFn = no_progress,
     seed: int = DEFAULT_SEED,
+    download_progress: ProgressFn | None = None,
 ) -> DiffusionModel:
     """Load a model from ``demo``, ``sd21-arch``, a repo id, a diffusers folder or a .safetensors file.
 
+    A hub download shows huggingface_hub's own progress bars on stderr, or, with ``download_progress``,
+    reports ``("download", bytes_done, bytes_total)`` through it instead (the desktop's progress dialog).
     Raises :class:`ModelLoadError` (exit code 3) with one clear line for anything that cannot be loaded.
     """
     dev = resolve_device(device)
@@ -77,7 +80,7 @@ def load_model(
     progress("load model", 0, 1)
     _quiet_libraries()
     try:
-        parts, random_weights = _load_parts(source, seed)
+        parts, random_weights = _load_parts(source, seed, download_progress)
         model = _assemble(source, parts, dev, dt, random_weights)
     except ModelLoadError:
         raise
@@ -94,7 +97,7 @@ def _one_line(e: BaseException) -> str:
     return text[0] if text else type(e).__name__
 
 
-def _load_parts(source: str, seed: int) -> tuple[dict, bool]:
+def _load_parts(source: str, seed: int, download_progress: ProgressFn | None) -> tuple[dict, bool]:
     if source in BUILTIN_MODELS:
         return build_from_config(resources_dir() / "models" / source, seed), True
     path = Path(source).expanduser()
@@ -112,7 +115,7 @@ def _load_parts(source: str, seed: int) -> tuple[dict, bool]:
     if source.startswith((".", "/", "~")) or os.sep in source.strip("/") and not REPO_ID.match(source):
         raise ModelLoadError(f"{source}: no such model folder or file")
     if REPO_ID.match(source):
-        return load_folder(download_repo(source)), False
+        return load_folder(download_repo(source, download_progress)), False
     raise ModelLoadError(
         f"{source!r} is not a model: use demo, sd21-arch, a Hugging Face repo id (owner/name), "
         "a diffusers folder or a .safetensors file"
@@ -187,18 +190,52 @@ def load_single_file(path: Path) -> dict:
     )
 
 
-def download_repo(repo_id: str) -> Path:
-    """Download (or find in the cache) the parts of a hub repository; honours HF_HUB_OFFLINE."""
+def download_repo(repo_id: str, progress: ProgressFn | None = None) -> Path:
+    """Download (or find in the cache) the parts of a hub repository; honours HF_HUB_OFFLINE.
+
+    ``progress`` receives ``("download", bytes_done, bytes_total)``; without it huggingface_hub draws its bars.
+    """
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
+    tqdm_class = None if progress is None else byte_progress_class(progress)
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=HUB_PATTERNS))
+        return Path(snapshot_download(repo_id, allow_patterns=HUB_PATTERNS, tqdm_class=tqdm_class))
     except LocalEntryNotFoundError:
         raise ModelLoadError(
             f"{repo_id}: not in the Hugging Face cache and the hub cannot be reached "
             "(offline or HF_HUB_OFFLINE=1); download it once while online"
         ) from None
+
+
+def byte_progress_class(progress: ProgressFn, interval_s: float = 0.1) -> type:
+    """A silent tqdm class that forwards the byte counts of huggingface_hub's download bars to ``progress``.
+
+    Bars counted in files (unit "it") and the network-transfer bar ("Downloading bytes", whose total is a
+    guess) are ignored; the bytes-written bar is reported at most every ``interval_s`` seconds and at its end.
+    """
+    import io
+    import time
+
+    from tqdm.auto import tqdm
+
+    class ByteProgress(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs.pop("name", None)
+            kwargs.update(disable=False, file=io.StringIO(), leave=False)
+            super().__init__(*args, **kwargs)
+            self.reports = self.unit == "B" and not str(self.desc).startswith("Downloading bytes")
+            self.last_report = 0.0
+
+        def update(self, n=1):
+            shown = super().update(n)
+            now = time.monotonic()
+            if self.reports and (now - self.last_report >= interval_s or self.n >= (self.total or 0)):
+                self.last_report = now
+                progress("download", int(self.n), int(max(self.total or 0, self.n)))
+            return shown
+
+    return ByteProgress
 
 
 def _quiet_libraries() -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         w.modelLoading.connect(self._model_loading)
         w.modelLoaded.connect(self._model_loaded)
         w.modelFailed.connect(self._model_failed)
+        w.modelProgress.connect(self._model_progress)
         w.progress.connect(self._edit_progress)
         w.editFinished.connect(self._edit_finished)
         w.curveFinished.connect(self._curve_finished)
@@ -152,7 +154,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("GenCurve Desktop")
         self.resize(1400, 900)
         self._set_document(None)
-        self.load_model()
+        if model is None and not self.settings.contains("model/source"):
+            QTimer.singleShot(0, self._first_run)  # no model chosen yet: offer the choices first
+        else:
+            self.load_model()
         if recovery_prompt:
             QTimer.singleShot(0, self._offer_recovery)
 
@@ -321,6 +326,21 @@ class MainWindow(QMainWindow):
         dialog.setAutoClose(False)
         self.loading_dialog = dialog
 
+    def _model_progress(self, stage: str, done: int, total: int) -> None:
+        dialog = getattr(self, "loading_dialog", None)
+        if dialog is None or stage != "download" or total <= 0:
+            return
+        source = self.model_settings.source
+        if done >= total:  # downloaded: back to a busy bar while the weights load
+            dialog.setRange(0, 0)
+            dialog.setLabelText(f"Loading model {source}…")
+            return
+        text = f"Downloading {source}: {done / 1e9:.2f} of {total / 1e9:.2f} GB"
+        dialog.setRange(0, 1000)
+        dialog.setValue(round(done / total * 1000))
+        dialog.setLabelText(text)
+        self.statusBar().showMessage(text)
+
     def _close_loading_dialog(self) -> None:
         dialog = getattr(self, "loading_dialog", None)
         if dialog is not None:
@@ -342,10 +362,28 @@ class MainWindow(QMainWindow):
     def _settings_dialog(self) -> None:
         dialog = SettingsDialog(self.model_settings, self)
         if dialog.exec():
-            self.model_settings = dialog.values()
-            for key, value in vars(self.model_settings).items():
-                self.settings.setValue(f"model/{key}", value)
+            self._store_model_settings(dialog.values())
             self.load_model()
+
+    def _first_run(self) -> None:
+        """First start: the welcome dialog chooses the model; closing it uses the demo for this session only."""
+        dialog = SettingsDialog(self.model_settings, self, first_run=True)
+        self.first_run_dialog = dialog
+
+        def answered(result: int) -> None:
+            if result == QDialog.Accepted:
+                self._store_model_settings(dialog.values())
+            self.first_run_dialog = None
+            self.load_model()
+
+        dialog.finished.connect(answered)
+        dialog.open()
+
+    def _store_model_settings(self, values: ModelSettings) -> None:
+        self.model_settings = values
+        for key, value in vars(values).items():
+            self.settings.setValue(f"model/{key}", value)
+        self.settings.sync()
 
     # ------------------------------------------------------------------ documents
     def _set_document(self, doc: Document | None, path: Path | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The model settings dialog: model source, device, precision, cache folder."""
+"""The model settings dialog: model source, device, precision, cache folder; also the first-start welcome."""
 
 from __future__ import annotations
 
@@ -14,15 +14,40 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from gencurve_desktop.settings import ModelSettings
+from gencurve_desktop.settings import PAPER_MODEL, ModelSettings
+
+WELCOME = (
+    "<b>Welcome to GenCurve Desktop.</b><br>Model weights are not part of the installer. Choose where the "
+    "Stable Diffusion U-Net comes from: the paper's model from the Hugging Face hub (about 5 GB, downloaded "
+    "once with progress, then used offline), a diffusers folder or .safetensors file you already have, or "
+    "the tiny demo model to try the editor at once (random weights: its results are not meaningful). "
+    "You can change this later under Model ▸ Model Settings."
+)
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, current: ModelSettings, parent=None) -> None:
+    """Model source, device, precision and cache; ``first_run`` adds the welcome text and quick choices."""
+
+    def __init__(self, current: ModelSettings, parent=None, first_run: bool = False) -> None:
         super().__init__(parent)
-        self.setObjectName("settingsDialog")
-        self.setWindowTitle("Model settings")
+        self.setObjectName("firstRunDialog" if first_run else "settingsDialog")
+        self.setWindowTitle("Welcome to GenCurve Desktop" if first_run else "Model settings")
         form = QFormLayout(self)
+        if first_run:
+            welcome = QLabel(WELCOME)
+            welcome.setWordWrap(True)
+            welcome.setMinimumWidth(520)
+            form.addRow(welcome)
+            quick = QHBoxLayout()
+            for name, text, source in (
+                ("useDemoButton", "Try the demo model", "demo"),
+                ("downloadPaperModelButton", "Download Stable Diffusion 2.1-base (≈5 GB)", PAPER_MODEL),
+            ):
+                button = QPushButton(text)
+                button.setObjectName(name)
+                button.clicked.connect(lambda _=False, s=source: self._choose(s))
+                quick.addWidget(button)
+            form.addRow(quick)
         self.source = QLineEdit(current.source)
         self.source.setToolTip("demo, a Hugging Face repo id (owner/name), a diffusers folder or a .safetensors file")
         browse_dir, browse_file = QPushButton("Folder…"), QPushButton("File…")
@@ -36,7 +61,7 @@ class SettingsDialog(QDialog):
         form.addRow(
             QLabel(
                 "demo: tiny random-weights model (results are not meaningful); "
-                "stabilityai/stable-diffusion-2-1-base: the paper's model (downloads ~5 GB once)"
+                f"{PAPER_MODEL}: the paper's model (downloads ~5 GB once)"
             )
         )
         self.device = QComboBox()
@@ -54,6 +79,10 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _choose(self, source: str) -> None:
+        self.source.setText(source)
+        self.accept()
 
     def _pick_dir(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Diffusers model folder")

@@ -27,6 +27,7 @@ class EngineWorker(QObject):
     modelLoading = Signal(str)
     modelLoaded = Signal(str, bool)  # model id, random weights
     modelFailed = Signal(str)
+    modelProgress = Signal(str, object, object)  # stage ("download"), done, total (bytes: may pass 2**31)
     jobStarted = Signal(str)
     progress = Signal(object)  # EditProgress
     editFinished = Signal(object)  # EditResult
@@ -46,7 +47,9 @@ class EngineWorker(QObject):
     def load(self, spec: ModelSpec) -> None:
         self.modelLoading.emit(spec.source)
         try:
-            self.model = load_model(spec.source, spec.device, spec.dtype)
+            self.model = load_model(
+                spec.source, spec.device, spec.dtype, download_progress=lambda *a: self.modelProgress.emit(*a)
+            )
             warm_up(self.model)
             self._inversions.clear()
             self.modelLoaded.emit(self.model.model_id, self.model.random_weights)

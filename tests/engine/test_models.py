@@ -81,3 +81,21 @@ def test_device_and_dtype_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(BadInputError, match="no CUDA"):
             resolve_device("cuda")
+
+
+def test_download_progress_reports_bytes_written_only(capsys):
+    from tqdm.contrib.concurrent import thread_map
+
+    from gencurve_desktop.engine.models import byte_progress_class
+
+    reports = []
+    bar_class = byte_progress_class(lambda *a: reports.append(a), interval_s=0.0)
+    thread_map(lambda i: i, range(3), tqdm_class=bar_class)  # the files bar: counts files, not bytes
+    transfer = bar_class(total=0, unit="B", desc="Downloading bytes")  # network bytes: total is a guess
+    transfer.update(500)
+    written = bar_class(total=0, unit="B", desc="Reconstructing")
+    written.total = 3000  # huggingface_hub grows the total as each file's size becomes known
+    for _ in range(3):
+        written.update(1000)
+    assert reports == [("download", 1000, 3000), ("download", 2000, 3000), ("download", 3000, 3000)]
+    assert capsys.readouterr().err == ""  # the bars draw into strings, never onto the terminal

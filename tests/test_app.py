@@ -1,0 +1,15 @@
+"""The desktop's --self-test (the packaged build's smoke test runs the same code, frozen)."""
+
+from gencurve_desktop.app import self_test
+
+
+def test_self_test_runs_a_demo_edit_and_passes(qtbot, capfd):
+    assert self_test("demo") == 0
+    err = capfd.readouterr().err
+    for milestone in ("window shown", "model ready (demo)", "edit landed", "self-test passed"):
+        assert milestone in err
+
+
+def test_self_test_fails_cleanly_when_the_model_cannot_load(qtbot, tmp_path, capfd):
+    assert self_test(str(tmp_path / "missing")) == 1
+    assert "self-test failed: model failed" in capfd.readouterr().err
