@@ -138,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, help="timed runs per figure after a warm-up (default: 3)")
     p.add_argument("--edit-iterations", type=int, default=10, help="timed edit iterations (default: 10)")
     p.add_argument("--exact-cells", type=int, default=2, help="cells timed for the exact-map estimate (default: 2)")
+    p.add_argument(
+        "--parts",
+        default="inversion,curve,saliency,exact,edit",
+        help="comma-separated figures to time (default: all); the others are null in the JSON",
+    )
+    p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run (full-size models on a CPU)")
     _add_common(p)
     return parser
 
@@ -356,6 +362,11 @@ def cmd_bench(args, progress) -> dict:
         raise BadInputError(f"--size must be a multiple of 64, got {args.size}")
     if args.repeats < 1 or args.edit_iterations < 1 or args.exact_cells < 1:
         raise BadInputError("--repeats, --edit-iterations and --exact-cells must be at least 1")
+    from gencurve_desktop.engine.bench import PARTS
+
+    parts = tuple(part.strip() for part in args.parts.split(",") if part.strip())
+    if not parts or set(parts) - set(PARTS):
+        raise BadInputError(f"--parts: choose from {', '.join(PARTS)}, got {args.parts!r}")
     model = _load(args, progress)
     return run_benchmark(
         model,
@@ -365,6 +376,8 @@ def cmd_bench(args, progress) -> dict:
         args.edit_iterations,
         args.exact_cells,
         log=lambda stage: print(f"gencurve bench: {stage}", file=sys.stderr),
+        parts=parts,
+        warmup=not args.no_warmup,
     )
 
 

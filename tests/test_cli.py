@@ -205,3 +205,18 @@ def test_bench_json_on_the_demo_model(capsys):
     assert all(data[k] > 0 for k in ("inversion_s", "curve_s", "saliency_map_s", "edit_iteration_s"))
     assert set(data["edit_iteration_s_by_task"]) == {"remove", "saliency-down"}
     assert data["edit_iteration_s"] == max(data["edit_iteration_s_by_task"].values())
+
+
+def test_bench_parts_time_only_what_is_asked(capsys):
+    args = ["bench", "--model", "demo", "--device", "cpu", "--size", "64", "--steps", "4", "--repeats", "1"]
+    code, out, _ = run_cli(capsys, *args, "--exact-cells", "1", "--parts", "saliency,exact", "--no-warmup")
+    assert code == 0
+    data = json.loads(out)
+    assert data["warmup"] is False
+    assert data["inversion_s"] is None and data["curve_s"] is None and data["edit_iteration_s"] is None
+    assert data["saliency_map_s"] > 0 and data["saliency_exact_estimate_s"] > 0
+    ratio = data["saliency_exact_estimate_s"] / data["saliency_map_s"]
+    assert data["saliency_speedup"] == pytest.approx(ratio, rel=0.01, abs=0.1)
+
+    code, out, err = run_cli(capsys, *args, "--parts", "saliency,teleport")
+    assert code == 2 and out == "" and "--parts" in err and err.count("\n") == 1

@@ -25,6 +25,7 @@ from gencurve_desktop.engine.requests import EditParams, EditRequest
 from gencurve_desktop.engine.saliency import estimated_rate_maps
 
 BENCH_TASKS = ("remove", "saliency-down")
+PARTS = ("inversion", "curve", "saliency", "exact", "edit")
 
 
 def device_name(device: torch.device) -> str:
@@ -39,8 +40,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    fn()  # warm-up
+def _median_time(fn: Callable[[], object], device: torch.device, repeats: int, warmup: bool = True) -> float:
+    if warmup:
+        fn()
     times = []
     for _ in range(repeats):
         _sync(device)
@@ -57,6 +59,10 @@ def peak_memory_mb(device: torch.device) -> float:
         return torch.cuda.max_memory_allocated(device) / 2**20
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def test_image(size: int) -> np.ndarray:
@@ -78,8 +84,17 @@ def run_benchmark(
     exact_cells: int = 2,
     probes: int = 64,
     log: Callable[[str], None] = lambda s: None,
+    parts: tuple[str, ...] = PARTS,
+    warmup: bool = True,
 ) -> dict:
-    """Measure every figure of the performance table; returns the JSON-ready dict."""
+    """Measure the figures of the performance table; returns the JSON-ready dict.
+
+    ``parts`` selects what is timed (the others come back as null); ``warmup=False`` skips the untimed
+    warm-up run, for configurations where one run already takes many minutes (full-size models on a CPU).
+    """
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown bench parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
     dev = model.device
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
@@ -89,37 +104,47 @@ def run_benchmark(
     z0 = latents.encode_image(model, framing.frame_image(rgb))
     rows, cols = framing.latent_shape
 
-    # 1. DDIM inversion, N steps
-    log("inversion")
-    inversion_s = _median_time(lambda: ddim.invert(model, z0, schedule), dev, repeats)
-    trajectory = ddim.invert(model, z0, schedule)
+    # 1. DDIM inversion, N steps (the trajectory is needed by every later part)
+    inversion_s = None
+    if "inversion" in parts:
+        log("inversion")
+        inversion_s = _median_time(lambda: ddim.invert(model, z0, schedule), dev, repeats, warmup)
+    trajectory = ddim.invert(model, z0, schedule) if {"curve", "saliency", "exact"} & set(parts) else None
 
     # 2. one pixel's curve over N timesteps (mean of the 4 channels: 4 N JVPs)
-    log("curve")
-    center = [(rows // 2, cols // 2)]
-    curve_s = _median_time(lambda: cell_rates(model, trajectory, center), dev, repeats)
+    curve_s = None
+    if "curve" in parts:
+        log("curve")
+        center = [(rows // 2, cols // 2)]
+        curve_s = _median_time(lambda: cell_rates(model, trajectory, center), dev, repeats, warmup)
 
     # 3. the dense estimator (all cells, N timesteps)
-    log("saliency map")
-    saliency_s = _median_time(lambda: estimated_rate_maps(model, trajectory, probes=probes), dev, repeats)
+    saliency_s = None
+    if "saliency" in parts:
+        log("saliency map")
+        saliency_s = _median_time(lambda: estimated_rate_maps(model, trajectory, probes=probes), dev, repeats, warmup)
 
     # 4. the exact map, timed on a few cells and extrapolated to rows x cols
-    log("exact saliency (subset)")
-    cells = [(r, c) for r, c in zip(range(exact_cells), range(exact_cells))]
-    subset_s = _median_time(lambda: cell_rates(model, trajectory, cells), dev, max(1, repeats // 2))
-    exact_estimate_s = subset_s / len(cells) * rows * cols
+    exact_estimate_s = None
+    if "exact" in parts:
+        log("exact saliency (subset)")
+        cells = [(r, c) for r, c in zip(range(exact_cells), range(exact_cells))]
+        subset_s = _median_time(lambda: cell_rates(model, trajectory, cells), dev, max(1, repeats // 2), warmup)
+        exact_estimate_s = subset_s / len(cells) * rows * cols
 
     # 5. edit iterations (mean over the loop after a warm-up run), per task
-    mask = np.zeros((size, size), bool)
-    mask[size // 3 : size // 2, size // 3 : size // 2] = True
     per_task = {}
-    for task in BENCH_TASKS:
-        log(f"edit {task}")
-        params = EditParams(iterations=edit_iterations, steps=steps, refresh_every=max(edit_iterations, 10))
-        request = EditRequest(task, rgb, mask, (size // 8, size // 8) if task == "remove" else None, params)
-        run_edit(model, EditRequest(task, rgb, mask, request.ref, EditParams(iterations=2, steps=steps)))
-        _sync(dev)
-        per_task[task] = run_edit(model, request).seconds_per_iteration
+    if "edit" in parts:
+        mask = np.zeros((size, size), bool)
+        mask[size // 3 : size // 2, size // 3 : size // 2] = True
+        for task in BENCH_TASKS:
+            log(f"edit {task}")
+            params = EditParams(iterations=edit_iterations, steps=steps, refresh_every=max(edit_iterations, 10))
+            ref = (size // 8, size // 8) if task == "remove" else None
+            if warmup:
+                run_edit(model, EditRequest(task, rgb, mask, ref, EditParams(iterations=2, steps=steps)))
+            _sync(dev)
+            per_task[task] = run_edit(model, EditRequest(task, rgb, mask, ref, params)).seconds_per_iteration
 
     return {
         "device": device_name(dev),
@@ -128,13 +153,14 @@ def run_benchmark(
         "image_size": size,
         "steps": steps,
         "repeats": repeats,
-        "inversion_s": round(inversion_s, 4),
-        "curve_s": round(curve_s, 4),
-        "saliency_map_s": round(saliency_s, 4),
+        "warmup": warmup,
+        "inversion_s": _round(inversion_s, 4),
+        "curve_s": _round(curve_s, 4),
+        "saliency_map_s": _round(saliency_s, 4),
         "saliency_probes": probes,
-        "saliency_exact_estimate_s": round(exact_estimate_s, 2),
-        "saliency_speedup": round(exact_estimate_s / saliency_s, 1),
-        "edit_iteration_s": round(max(per_task.values()), 4),
+        "saliency_exact_estimate_s": _round(exact_estimate_s, 2),
+        "saliency_speedup": _round(exact_estimate_s / saliency_s, 1) if exact_estimate_s and saliency_s else None,
+        "edit_iteration_s": _round(max(per_task.values()), 4) if per_task else None,
         "edit_iteration_s_by_task": {k: round(v, 4) for k, v in per_task.items()},
         "peak_memory_mb": round(peak_memory_mb(dev), 1),
         "torch": torch.__version__,
