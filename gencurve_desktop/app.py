@@ -68,17 +68,26 @@ def _self_test_edit(window, timeout_s: float) -> str | None:
         outcome.setdefault("end", name)
         loop.quit()
 
-    # 1. the model loads on the worker thread
-    window.bridge.worker.modelLoaded.connect(lambda *a: loop.quit())
-    window.bridge.worker.modelFailed.connect(lambda m: finish("model failed: " + m))
     timer = QTimer(window)
     timer.setSingleShot(True)
     timer.timeout.connect(lambda: finish("timeout"))
     timer.start(int(timeout_s * 1000))
-    if window.model_label.text() == "no model" or window.bridge.busy:
-        loop.exec()
-    if "end" in outcome:
-        return outcome["end"]
+
+    # 1. the model loads on the worker thread (polled: its signals may have fired before we got here)
+    def model_state() -> None:
+        if window.last_error is not None:
+            finish("model failed: " + window.last_error)
+        elif window.bridge.worker.model is not None and not window.bridge.busy:
+            finish("model ready")
+
+    poll = QTimer(window)
+    poll.timeout.connect(model_state)
+    poll.start(50)
+    loop.exec()
+    poll.stop()
+    state = outcome.pop("end")
+    if state != "model ready":
+        return state
     _say(f"self-test: model ready ({window.model_label.text()})")
 
     # 2. the bundled sample image, a mask stroke, a short saliency-down edit

@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated figures to time (default: all); the others are null in the JSON",
     )
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run (full-size models on a CPU)")
+    p.add_argument(
+        "--jvp-chunk", type=int, default=None, help="directions per JVP call for curve/exact (default: per device)"
+    )
     _add_common(p)
     return parser
 
@@ -362,6 +365,8 @@ def cmd_bench(args, progress) -> dict:
         raise BadInputError(f"--size must be a multiple of 64, got {args.size}")
     if args.repeats < 1 or args.edit_iterations < 1 or args.exact_cells < 1:
         raise BadInputError("--repeats, --edit-iterations and --exact-cells must be at least 1")
+    if args.jvp_chunk is not None and args.jvp_chunk < 1:
+        raise BadInputError(f"--jvp-chunk must be at least 1, got {args.jvp_chunk}")
     from gencurve_desktop.engine.bench import PARTS
 
     parts = tuple(part.strip() for part in args.parts.split(",") if part.strip())
@@ -378,6 +383,7 @@ def cmd_bench(args, progress) -> dict:
         log=lambda stage: print(f"gencurve bench: {stage}", file=sys.stderr),
         parts=parts,
         warmup=not args.no_warmup,
+        jvp_chunk=args.jvp_chunk,
     )
 
 

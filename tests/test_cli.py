@@ -209,10 +209,11 @@ def test_bench_json_on_the_demo_model(capsys):
 
 def test_bench_parts_time_only_what_is_asked(capsys):
     args = ["bench", "--model", "demo", "--device", "cpu", "--size", "64", "--steps", "4", "--repeats", "1"]
-    code, out, _ = run_cli(capsys, *args, "--exact-cells", "1", "--parts", "saliency,exact", "--no-warmup")
+    only = ["--exact-cells", "1", "--parts", "saliency,exact", "--no-warmup", "--jvp-chunk", "2"]
+    code, out, _ = run_cli(capsys, *args, *only)
     assert code == 0
     data = json.loads(out)
-    assert data["warmup"] is False
+    assert data["warmup"] is False and data["jvp_chunk"] == 2
     assert data["inversion_s"] is None and data["curve_s"] is None and data["edit_iteration_s"] is None
     assert data["saliency_map_s"] > 0 and data["saliency_exact_estimate_s"] > 0
     ratio = data["saliency_exact_estimate_s"] / data["saliency_map_s"]

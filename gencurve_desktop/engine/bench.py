@@ -86,11 +86,13 @@ def run_benchmark(
     log: Callable[[str], None] = lambda s: None,
     parts: tuple[str, ...] = PARTS,
     warmup: bool = True,
+    jvp_chunk: int | None = None,
 ) -> dict:
     """Measure the figures of the performance table; returns the JSON-ready dict.
 
     ``parts`` selects what is timed (the others come back as null); ``warmup=False`` skips the untimed
-    warm-up run, for configurations where one run already takes many minutes (full-size models on a CPU).
+    warm-up run, for configurations where one run already takes many minutes (full-size models on a CPU);
+    ``jvp_chunk`` caps the directions per JVP call of the curve and exact parts (memory at large sizes).
     """
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -116,7 +118,7 @@ def run_benchmark(
     if "curve" in parts:
         log("curve")
         center = [(rows // 2, cols // 2)]
-        curve_s = _median_time(lambda: cell_rates(model, trajectory, center), dev, repeats, warmup)
+        curve_s = _median_time(lambda: cell_rates(model, trajectory, center, chunk=jvp_chunk), dev, repeats, warmup)
 
     # 3. the dense estimator (all cells, N timesteps)
     saliency_s = None
@@ -129,7 +131,8 @@ def run_benchmark(
     if "exact" in parts:
         log("exact saliency (subset)")
         cells = [(r, c) for r, c in zip(range(exact_cells), range(exact_cells))]
-        subset_s = _median_time(lambda: cell_rates(model, trajectory, cells), dev, max(1, repeats // 2), warmup)
+        subset = lambda: cell_rates(model, trajectory, cells, chunk=jvp_chunk)  # noqa: E731
+        subset_s = _median_time(subset, dev, max(1, repeats // 2), warmup)
         exact_estimate_s = subset_s / len(cells) * rows * cols
 
     # 5. edit iterations (mean over the loop after a warm-up run), per task
@@ -154,6 +157,7 @@ def run_benchmark(
         "steps": steps,
         "repeats": repeats,
         "warmup": warmup,
+        "jvp_chunk": jvp_chunk,
         "inversion_s": _round(inversion_s, 4),
         "curve_s": _round(curve_s, 4),
         "saliency_map_s": _round(saliency_s, 4),
