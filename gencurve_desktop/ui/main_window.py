@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self._set_document(None)
         if model is None and not self.settings.contains("model/source"):
+            self.demo_notice.setVisible(False)  # no model yet: the notice comes with the demo, if chosen
             QTimer.singleShot(0, self._first_run)  # no model chosen yet: offer the choices first
         else:
             self.load_model()

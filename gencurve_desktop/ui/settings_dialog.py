@@ -21,7 +21,7 @@ WELCOME = (
     "Stable Diffusion U-Net comes from: the paper's model from the Hugging Face hub (about 5 GB, downloaded "
     "once with progress, then used offline), a diffusers folder or .safetensors file you already have, or "
     "the tiny demo model to try the editor at once (random weights: its results are not meaningful). "
-    "You can change this later under Model ▸ Model Settings."
+    "You can change this later under File ▸ Model Settings."
 )
 
 
@@ -58,12 +58,12 @@ class SettingsDialog(QDialog):
         row.addWidget(browse_dir)
         row.addWidget(browse_file)
         form.addRow("Model", row)
-        form.addRow(
-            QLabel(
-                "demo: tiny random-weights model (results are not meaningful); "
-                f"{PAPER_MODEL}: the paper's model (downloads ~5 GB once)"
-            )
+        hint = QLabel(
+            "demo: tiny random-weights model (results are not meaningful); "
+            f"{PAPER_MODEL}: the paper's model (downloads ~5 GB once)"
         )
+        hint.setWordWrap(True)
+        form.addRow(hint)
         self.device = QComboBox()
         self.device.addItems(["auto", "cuda", "mps", "cpu"])
         self.device.setCurrentText(current.device)
