@@ -40,17 +40,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_time(fn: Callable[[], object], device: torch.device, repeats: int, warmup: bool = True) -> float:
+def _timed(fn: Callable[[], object], device: torch.device, repeats: int, warmup: bool = True) -> tuple[float, object]:
+    """The median seconds of ``repeats`` calls of ``fn`` (after an untimed one), and the last call's result."""
     if warmup:
         fn()
     times = []
     for _ in range(repeats):
         _sync(device)
         start = time.perf_counter()
-        fn()
+        result = fn()
         _sync(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), result
+
+
+def _median_time(fn: Callable[[], object], device: torch.device, repeats: int, warmup: bool = True) -> float:
+    return _timed(fn, device, repeats, warmup)[0]
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -107,11 +112,12 @@ def run_benchmark(
     rows, cols = framing.latent_shape
 
     # 1. DDIM inversion, N steps (the trajectory is needed by every later part)
-    inversion_s = None
+    inversion_s, trajectory = None, None
     if "inversion" in parts:
         log("inversion")
-        inversion_s = _median_time(lambda: ddim.invert(model, z0, schedule), dev, repeats, warmup)
-    trajectory = ddim.invert(model, z0, schedule) if {"curve", "saliency", "exact"} & set(parts) else None
+        inversion_s, trajectory = _timed(lambda: ddim.invert(model, z0, schedule), dev, repeats, warmup)
+    elif {"curve", "saliency", "exact"} & set(parts):
+        trajectory = ddim.invert(model, z0, schedule)
 
     # 2. one pixel's curve over N timesteps (mean of the 4 channels: 4 N JVPs)
     curve_s = None

@@ -703,7 +703,7 @@ class MainWindow(QMainWindow):
             self.curve_dock.set_live(ev.timesteps, ev.source_curve, ev.reference_curve)
 
     def _edit_finished(self, result) -> None:
-        self._flush_plot()
+        self._pending_plot = None  # the final curves below replace any live frame still waiting
         if self.doc is None or result.image.shape[:2] != (self.doc.height, self.doc.width):
             return  # the document changed under the job: drop the result
         record = EditRecord(result.provenance(), result.mask)

@@ -114,21 +114,26 @@ def test_reads_a_file_from_an_independent_writer(tmp_path, sample_rgb):
     assert [ly.extra_attrs for ly in again.layers] == [ly.extra_attrs for ly in doc.layers]
 
 
-def test_unknown_files_and_attributes_survive(tmp_path, doc):
-    data = ora_bytes(doc)
+def rewrite_ora(data: bytes, path, edit, extra: dict | None = None):
+    """Write the archive ``data`` to ``path`` with each entry passed through ``edit(name, bytes)``, plus ``extra``."""
     src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
+    with zipfile.ZipFile(path, "w") as zf:
         for info in src.infolist():
-            content = src.read(info)
-            if info.filename == "stack.xml":
-                content = content.replace(b"<layer ", b'<layer krita:favorite="yes" ', 1).replace(
-                    b"<image ", b'<image xmlns:krita="http://krita.org/ns" xres="300" ', 1
-                )
-            zf.writestr(info, content)
-        zf.writestr("data/krita/brushes.txt", b"round 12px")
-    p = tmp_path / "k.ora"
-    p.write_bytes(out.getvalue())
+            zf.writestr(info, edit(info.filename, src.read(info)))
+        for name, content in (extra or {}).items():
+            zf.writestr(name, content)
+    return path
+
+
+def test_unknown_files_and_attributes_survive(tmp_path, doc):
+    def krita_stack(name, content):
+        if name != "stack.xml":
+            return content
+        return content.replace(b"<layer ", b'<layer krita:favorite="yes" ', 1).replace(
+            b"<image ", b'<image xmlns:krita="http://krita.org/ns" xres="300" ', 1
+        )
+
+    p = rewrite_ora(ora_bytes(doc), tmp_path / "k.ora", krita_stack, {"data/krita/brushes.txt": b"round 12px"})
     doc2 = load_ora(p)
     save_ora(doc2, tmp_path / "k2.ora")
     with zipfile.ZipFile(tmp_path / "k2.ora") as zf:
@@ -242,16 +247,11 @@ def test_truncated_project(tmp_path, doc):
 
 
 def test_newer_schema_is_refused(tmp_path, doc):
-    data = ora_bytes(doc)
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        for info in src.infolist():
-            c = src.read(info)
-            if info.filename.endswith("document.json"):
-                c = c.replace(b'"schema_version": 1', b'"schema_version": 99')
-            zf.writestr(info, c)
-    p = tmp_path / "new.ora"
-    p.write_bytes(out.getvalue())
+    def newer_schema(name, content):
+        if not name.endswith("document.json"):
+            return content
+        return content.replace(b'"schema_version": 1', b'"schema_version": 99')
+
+    p = rewrite_ora(ora_bytes(doc), tmp_path / "new.ora", newer_schema)
     with pytest.raises(BadInputError, match="newer GenCurve"):
         load_ora(p)
