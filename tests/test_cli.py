@@ -54,7 +54,8 @@ def test_curve_on_saved_folder_matches_finite_differences(capsys, tmp_path, tiny
     )
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"model", "steps", "timesteps", "curves", "region"}
+    assert set(data) == {"model", "prediction_type", "prediction_source", "steps", "timesteps", "curves", "region"}
+    assert data["prediction_type"] == "epsilon" and data["prediction_source"] == "the model's scheduler config"
     assert data["steps"] == 4 and len(data["timesteps"]) == 4
     assert data["timesteps"] == sorted(data["timesteps"], reverse=True)
     assert [c["at"] for c in data["curves"]] == [[3, 5], [60, 33]]

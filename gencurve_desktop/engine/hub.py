@@ -25,8 +25,14 @@ WEIGHT_FILES = {
     "text_encoder": ("model.safetensors", "model.fp16.safetensors"),
 }
 PICKLE_WEIGHTS = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
-CONFIG_PATTERNS = ["model_index.json", "scheduler/*.json", "tokenizer/*", "unet/config.json", "vae/config.json",
-                   "text_encoder/config.json"]
+CONFIG_PATTERNS = [
+    "model_index.json",
+    "scheduler/*.json",
+    "tokenizer/*",
+    "unet/config.json",
+    "vae/config.json",
+    "text_encoder/config.json",
+]
 DEFAULT_TIMEOUT_S = 20.0
 
 
@@ -147,8 +153,8 @@ def download(source: HubSource, progress: ProgressFn | None = None, timeout: flo
     timeout = timeout or hub_timeout()
     if constants.HF_HUB_OFFLINE:
         raise ModelLoadError(
-            f"{source.repo_id}: not in the Hugging Face cache and the hub is offline (HF_HUB_OFFLINE=1); go online once to "
-            "download it, or choose a model folder or .safetensors file you already have"
+            f"{source.repo_id}: not in the Hugging Face cache and the hub is offline (HF_HUB_OFFLINE=1); go online "
+            "once to download it, or choose a model folder or .safetensors file you already have"
         )
     # 1. the file list and the hub's SHA-256 of every LFS file, at the pinned revision
     try:

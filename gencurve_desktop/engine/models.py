@@ -8,7 +8,6 @@ only), a local diffusers folder, or a single ``.safetensors`` checkpoint. Pickle
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from dataclasses import dataclass

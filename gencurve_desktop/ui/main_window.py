@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         bar.addWidget(self.coords, 1)
         bar.addPermanentWidget(self.saliency_opacity)
+        self.prediction_label = QLabel("")
+        self.prediction_label.setObjectName("predictionLabel")
+        bar.addPermanentWidget(self.prediction_label)
         bar.addPermanentWidget(self.model_label)
         bar.addPermanentWidget(self.demo_notice)
         self.demo_notice.setVisible(self.model_settings.source == "demo")
@@ -303,6 +306,7 @@ class MainWindow(QMainWindow):
             str(s.value("model/source", "demo")),
             str(s.value("model/device", "auto")),
             str(s.value("model/dtype", "auto")),
+            str(s.value("model/prediction_type", "auto")),
             str(s.value("model/cache_dir", "")),
         )
         if model:
@@ -313,7 +317,7 @@ class MainWindow(QMainWindow):
         ms = self.model_settings
         if ms.cache_dir:
             os.environ["HF_HUB_CACHE"] = ms.cache_dir
-        self.bridge.load_model(ModelSpec(ms.source, ms.device, ms.dtype))
+        self.bridge.load_model(ModelSpec(ms.source, ms.device, ms.dtype, ms.prediction_type))
 
     def _model_loading(self, source: str) -> None:
         self.model_label.setText(f"loading {source}…")
@@ -349,9 +353,12 @@ class MainWindow(QMainWindow):
             dialog.deleteLater()
             self.loading_dialog = None
 
-    def _model_loaded(self, model_id: str, random_weights: bool) -> None:
+    def _model_loaded(self, model_id: str, random_weights: bool, prediction: str = "") -> None:
         self._close_loading_dialog()
         self.model_label.setText(model_id)
+        self.model_label.setToolTip(f"predicts {prediction}" if prediction else "")
+        self.prediction_label.setText(prediction.split(" ")[0])
+        self.prediction_label.setToolTip(f"The U-Net predicts {prediction}; change it in File ▸ Model Settings")
         self.demo_notice.setVisible(random_weights)
         self.statusBar().showMessage(f"Model {model_id} ready", 3000)
 

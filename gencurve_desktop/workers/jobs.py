@@ -16,6 +16,7 @@ class ModelSpec:
     source: str = "demo"
     device: str = "auto"
     dtype: str = "auto"
+    prediction_type: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,27 @@ from pathlib import Path
 
 import torch
 
-RESNET = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"), ("conv2", "out_layers.3"),
-          ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection")]
-UNET_LAYERS = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
-               "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+RESNET = [
+    ("norm1", "in_layers.0"),
+    ("conv1", "in_layers.2"),
+    ("norm2", "out_layers.0"),
+    ("conv2", "out_layers.3"),
+    ("time_emb_proj", "emb_layers.1"),
+    ("conv_shortcut", "skip_connection"),
+]
+UNET_LAYERS = {
+    "time_embedding.linear_1": "time_embed.0",
+    "time_embedding.linear_2": "time_embed.2",
+    "conv_in": "input_blocks.0.0",
+    "conv_norm_out": "out.0",
+    "conv_out": "out.2",
+}
 
 
 def _resnet(rest: str) -> str:
     for new, old in RESNET:
         if rest.startswith(new + "."):
-            return old + rest[len(new):]
+            return old + rest[len(new) :]
     raise KeyError(rest)
 
 
@@ -38,7 +49,7 @@ def unet_to_ldm(unet) -> dict:
         head = ".".join(parts[:2])
         if head in UNET_LAYERS or parts[0] in UNET_LAYERS:
             base = head if head in UNET_LAYERS else parts[0]
-            new = UNET_LAYERS[base] + key[len(base):]
+            new = UNET_LAYERS[base] + key[len(base) :]
         elif parts[0] == "down_blocks":
             b, kind, j, rest = int(parts[1]), parts[2], int(parts[3]), ".".join(parts[4:])
             if kind == "resnets":
@@ -92,7 +103,7 @@ def vae_to_ldm(vae) -> dict:
                 rest = ".".join(p[4:])
                 for d, o in VAE_ATTN:
                     if rest.startswith(d + "."):
-                        rest = o + rest[len(d):]
+                        rest = o + rest[len(d) :]
                 new = f"{p[0]}.mid.attn_1.{rest}"
                 if value.ndim == 2:
                     value = value[:, :, None, None]
@@ -103,8 +114,11 @@ def vae_to_ldm(vae) -> dict:
 
 def _text_state(text_encoder) -> dict:
     """The CLIP text model's weights named as in checkpoints (``text_model.…``, whatever transformers uses)."""
-    return {("" if k.startswith("text_model.") else "text_model.") + k: v
-            for k, v in text_encoder.state_dict().items() if not k.endswith("position_ids")}
+    return {
+        ("" if k.startswith("text_model.") else "text_model.") + k: v
+        for k, v in text_encoder.state_dict().items()
+        if not k.endswith("position_ids")
+    }
 
 
 def clip_to_ldm(text_encoder) -> dict:
@@ -124,8 +138,13 @@ def open_clip_to_ldm(text_encoder) -> dict:
         pre + "ln_final.bias": sd["text_model.final_layer_norm.bias"].clone(),
         pre + "text_projection": torch.eye(hidden),
     }
-    names = {"layer_norm1": "ln_1", "layer_norm2": "ln_2", "mlp.fc1": "mlp.c_fc", "mlp.fc2": "mlp.c_proj",
-             "self_attn.out_proj": "attn.out_proj"}
+    names = {
+        "layer_norm1": "ln_1",
+        "layer_norm2": "ln_2",
+        "mlp.fc1": "mlp.c_fc",
+        "mlp.fc2": "mlp.c_proj",
+        "self_attn.out_proj": "attn.out_proj",
+    }
     for i in range(text_encoder.config.num_hidden_layers):
         src = f"text_model.encoder.layers.{i}."
         dst = f"{pre}transformer.resblocks.{i}."

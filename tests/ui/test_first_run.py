@@ -55,3 +55,29 @@ def test_closing_the_welcome_uses_the_demo_for_this_session_only(qtbot, fresh_se
     qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
     assert not QSettings(settings_path(), QSettings.IniFormat).contains("model/source")
     w.close()
+
+
+def test_welcome_explains_the_mirror_and_the_status_bar_shows_the_prediction_type(qtbot, fresh_settings):
+    from PySide6.QtWidgets import QLabel
+
+    w, dialog = open_first_run(qtbot)
+    note = dialog.findChild(QLabel, "mirrorNote")
+    assert note is not None and PAPER_MODEL in note.text() and "withdrew" in note.text()
+    dialog.findChild(QPushButton, "useDemoButton").click()
+    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
+    assert w.findChild(QLabel, "predictionLabel").text() == "epsilon"
+    w.close()
+
+
+def test_settings_offer_the_prediction_type(qtbot):
+    from PySide6.QtWidgets import QComboBox
+
+    from gencurve_desktop.settings import ModelSettings
+    from gencurve_desktop.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(ModelSettings(source="x.safetensors", prediction_type="v_prediction"))
+    qtbot.addWidget(dialog)
+    combo = dialog.findChild(QComboBox, "predictionTypeCombo")
+    assert combo.currentText() == "v_prediction"
+    combo.setCurrentText("epsilon")
+    assert dialog.values().prediction_type == "epsilon" and dialog.values().source == "x.safetensors"
