@@ -44,7 +44,7 @@ def self_test(model: str = "demo", timeout_s: float = 600) -> int:
         _say("self-test: window shown")
         failure = _self_test_edit(window, timeout_s)
     finally:
-        window.close()  # stops the engine thread on every path
+        window.discard_and_close()  # stops the engine thread on every path; the test edit is not kept
     _say("self-test passed" if failure is None else f"self-test failed: {failure}")
     return 0 if failure is None else 1
 

@@ -58,7 +58,7 @@ def main(out_dir: str) -> int:
     wait_for(w.bridge.worker.curveFinished)
     settle(600)
     w.grab().save(str(out / "after.png"))
-    w.close()
+    w.discard_and_close()
     print(f"wrote {out / 'before.png'} and {out / 'after.png'}")
     return 0
 

@@ -89,7 +89,7 @@ def main() -> None:
     w.task_dock.preview_check.setChecked(True)
     for run in range(args.runs):
         print(json.dumps({"run": run + 1, **measure_run(w, args)}))
-    w.close()
+    w.discard_and_close()
 
 
 if __name__ == "__main__":

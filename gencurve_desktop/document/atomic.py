@@ -1,14 +1,24 @@
-"""Atomic file writing: a temporary file in the target's folder, flushed and fsynced, then renamed over it."""
+"""Atomic file writing: a temporary file in the target's folder, flushed and fsynced, then renamed over it.
+
+The new file keeps the mode of the file it replaces (or gets the mode the umask gives a new file), a symlinked
+target is written through (the link stays, its target is replaced), and temporary files that an earlier,
+interrupted write of ours left in that folder are removed.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from gencurve_desktop.errors import BadInputError
+
+TEMP_MARK = ".gencurve-"  # every temporary file of ours is named ".<target>.gencurve-<random>.tmp"
+STALE_TEMP_S = 600  # a temporary file of ours older than this is left over from an interrupted write
 
 
 def check_target(path: str | os.PathLike) -> Path:
@@ -25,19 +35,23 @@ def check_target(path: str | os.PathLike) -> Path:
 def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Call ``write(file)`` on a temporary file and rename it over ``path``: a crash leaves old or new, never a mix."""
     path = check_target(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))  # replace the link's target, keep the link
+        check_target(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    remove_stale_temps(folder)
+    mode = _mode_for(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(folder, os.O_RDONLY)
@@ -47,3 +61,40 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def remove_stale_temps(folder: Path, older_than_s: float = STALE_TEMP_S) -> int:
+    """Delete our temporary files in ``folder`` older than ``older_than_s``; returns how many went."""
+    removed = 0
+    now = time.time()
+    try:
+        candidates = list(Path(folder).glob(f".*{TEMP_MARK}*.tmp"))
+    except OSError:
+        return 0
+    for tmp in candidates:
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+                removed += 1
+    return removed
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits of the file being replaced, or 0o666 less the umask for a new file."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process umask (read from /proc where possible, so no thread ever sees it changed)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -22,13 +22,24 @@ def resolve_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise BadInputError("--device cuda was asked for but no CUDA GPU is available")
+        raise BadInputError("the CUDA device was asked for but this machine has no usable CUDA GPU")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise BadInputError("--device mps was asked for but Metal (MPS) is not available")
+        raise BadInputError("the Metal (MPS) device was asked for but it is not available on this machine")
     try:
         return torch.device(name)
     except RuntimeError:
         raise BadInputError(f"unknown device {name!r} (use auto, cpu, cuda or mps)") from None
+
+
+def available_devices() -> dict[str, bool]:
+    """Each device choice and whether this machine can use it (``auto`` and ``cpu`` always)."""
+    mps = getattr(torch.backends, "mps", None)
+    return {
+        "auto": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": bool(mps is not None and mps.is_available()),
+        "cpu": True,
+    }
 
 
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:

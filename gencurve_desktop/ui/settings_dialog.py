@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -29,7 +30,9 @@ WELCOME = (
 class SettingsDialog(QDialog):
     """Model source, device, precision and cache; ``first_run`` adds the welcome text and quick choices."""
 
-    def __init__(self, current: ModelSettings, parent=None, first_run: bool = False) -> None:
+    def __init__(
+        self, current: ModelSettings, parent=None, first_run: bool = False, devices: dict[str, bool] | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("firstRunDialog" if first_run else "settingsDialog")
         self.setWindowTitle("Welcome to GenCurve Desktop" if first_run else "Model settings")
@@ -69,8 +72,13 @@ class SettingsDialog(QDialog):
         if not first_run:
             form.addRow(_withdrawn_note())
         self.device = QComboBox()
+        self.device.setObjectName("deviceCombo")
         self.device.addItems(["auto", "cuda", "mps", "cpu"])
-        self.device.setCurrentText(current.device)
+        for i, name in enumerate(["auto", "cuda", "mps", "cpu"]):  # devices this machine lacks are greyed out
+            if devices is not None and not devices.get(name, True):
+                self.device.model().item(i).setEnabled(False)
+                self.device.setItemData(i, "not available on this machine", Qt.ToolTipRole)
+        self.device.setCurrentText(current.device if (devices or {}).get(current.device, True) else "auto")
         self.dtype = QComboBox()
         self.dtype.addItems(["auto", "bf16", "fp16", "fp32"])
         self.dtype.setCurrentText(current.dtype)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gencurve_desktop.engine.requests import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams
+from gencurve_desktop.workers.jobs import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams
 from gencurve_desktop.ui.qimage import to_pixmap
 
 TASK_HELP = {

@@ -14,11 +14,12 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from gencurve_desktop.engine.analysis import generation_curves, invert_image, saliency_map
 from gencurve_desktop.engine.cancel import CancelToken
+from gencurve_desktop.engine.devices import available_devices
 from gencurve_desktop.engine.hspace import warm_up
 from gencurve_desktop.engine.matching import run_edit
 from gencurve_desktop.engine.models import DiffusionModel, load_model
 from gencurve_desktop.errors import CancelledError, GenCurveError
-from gencurve_desktop.workers.jobs import CurveJob, EditJob, ModelSpec, SaliencyJob
+from gencurve_desktop.workers.jobs import CurveJob, EditJob, JobEvent, ModelSpec, SaliencyJob
 
 
 class EngineWorker(QObject):
@@ -36,6 +37,7 @@ class EngineWorker(QObject):
     jobFailed = Signal(str, str)  # kind of error, one-line message
     jobCancelled = Signal()
     jobDone = Signal()  # after every job, whatever its end
+    jobEvent = Signal(object)  # JobEvent: the one signal a job controller needs
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,23 +73,38 @@ class EngineWorker(QObject):
             if self.model is None:
                 raise GenCurveError("no model is loaded; choose one in Settings")
             if isinstance(job, EditJob):
-                self.editFinished.emit(run_edit(self.model, job.request, self.progress.emit, token))
+                result = run_edit(self.model, job.request, self._progress(job.kind), token)
+                self.jobEvent.emit(JobEvent("finished", job.kind, result))  # first: the controller lands it
+                self.editFinished.emit(result)
             elif isinstance(job, CurveJob):
                 inv = self._inversion(job.image, job.steps, token)
-                curves = generation_curves(self.model, inv, [job.point], cancel=token)
-                self.curveFinished.emit(job.point, curves)
+                result = generation_curves(self.model, inv, [job.point], cancel=token)
+                self.jobEvent.emit(JobEvent("finished", job.kind, result))
+                self.curveFinished.emit(job.point, result)
             elif isinstance(job, SaliencyJob):
                 inv = self._inversion(job.image, job.steps, token)
-                self.saliencyFinished.emit(saliency_map(self.model, inv, cancel=token))
+                result = saliency_map(self.model, inv, cancel=token)
+                self.jobEvent.emit(JobEvent("finished", job.kind, result))
+                self.saliencyFinished.emit(result)
         except CancelledError:
+            self.jobEvent.emit(JobEvent("cancelled", job.kind))
             self.jobCancelled.emit()
         except GenCurveError as e:
+            self.jobEvent.emit(JobEvent("failed", job.kind, str(e)))
             self.jobFailed.emit(type(e).__name__, str(e))
         except Exception as e:
             traceback.print_exc()
+            self.jobEvent.emit(JobEvent("failed", job.kind, f"{type(e).__name__}: {e}"))
             self.jobFailed.emit("InternalError", f"{type(e).__name__}: {e}")
         finally:
             self.jobDone.emit()
+
+    def _progress(self, kind: str):
+        def report(ev) -> None:
+            self.jobEvent.emit(JobEvent("progress", kind, ev))
+            self.progress.emit(ev)
+
+        return report
 
     def _inversion(self, image, steps, token):
         key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, steps)
@@ -148,6 +165,11 @@ class EngineBridge(QObject):
 
     def _on_done(self) -> None:
         self._set_busy(False)
+
+    @staticmethod
+    def available_devices() -> dict[str, bool]:
+        """Which devices this machine has (auto and cpu always)."""
+        return available_devices()
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Cancel whatever runs and stop the thread."""

@@ -6,7 +6,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gencurve_desktop.engine.requests import EditRequest
+from gencurve_desktop.engine.requests import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams, EditRequest
+
+__all__ = [  # the engine's request types, re-exported: ui/ reaches the engine only through workers/
+    "DEFAULT_ITERATIONS",
+    "TASK_NAMES",
+    "TASKS",
+    "EditParams",
+    "EditRequest",
+    "ModelSpec",
+    "EditJob",
+    "CurveJob",
+    "SaliencyJob",
+    "JobEvent",
+]
 
 
 @dataclass(frozen=True)
@@ -40,3 +53,12 @@ class SaliencyJob:
     image: np.ndarray = field(repr=False)
     steps: int = 50
     kind: str = "saliency"
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """What the worker says about the running job: ``state`` is progress, finished, failed or cancelled."""
+
+    state: str
+    kind: str  # edit | curve | saliency
+    value: object = None  # EditProgress, the result, or the one-line error message

@@ -40,13 +40,57 @@ def test_first_start_offers_the_demo_and_remembers_the_choice(qtbot, fresh_setti
     again.close()
 
 
-def test_choosing_the_paper_model_offline_fails_with_one_clear_dialog(qtbot, fresh_settings):
+def test_a_failed_first_download_is_not_stored_and_offers_plain_next_steps(qtbot, fresh_settings):
+    from PySide6.QtWidgets import QMessageBox
+
     w, dialog = open_first_run(qtbot)
     dialog.findChild(QPushButton, "downloadPaperModelButton").click()
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=WAIT)  # HF_HUB_OFFLINE=1 in the tests
     assert PAPER_MODEL in w.last_error and "offline" in w.last_error
-    assert QSettings(settings_path(), QSettings.IniFormat).value("model/source") == PAPER_MODEL
+    assert not QSettings(settings_path(), QSettings.IniFormat).contains("model/source")  # a failure is not stored
+    failure = w.findChild(QMessageBox, "modelFailedDialog")
+    assert "--" not in failure.text()  # plain words, no command-line flags
+    demo = failure.findChild(QPushButton, "useDemoModelButton")
+    assert failure.findChild(QPushButton, "openSettingsButton") is not None
     w.close()
+
+    again = create_main_window(None, recovery_prompt=False)  # the welcome comes back: nothing loaded yet
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.findChild(QDialog, "firstRunDialog") is not None, timeout=10_000)
+    again.findChild(QDialog, "firstRunDialog").findChild(QPushButton, "downloadPaperModelButton").click()
+    qtbot.waitUntil(lambda: again.findChild(QMessageBox, "modelFailedDialog") is not None, timeout=WAIT)
+    again.findChild(QMessageBox, "modelFailedDialog").findChild(QPushButton, "useDemoModelButton").click()
+    qtbot.waitUntil(lambda: again.model_label.text() == "demo", timeout=WAIT)
+    assert QSettings(settings_path(), QSettings.IniFormat).value("model/source") == "demo"
+    assert demo is not None
+    again.close()
+
+
+def test_a_failed_model_change_keeps_the_working_model(qtbot, fresh_settings, tmp_path):
+    from gencurve_desktop.settings import ModelSettings
+
+    w = create_main_window("demo", recovery_prompt=False)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.model_label.text() == "demo" and not w.bridge.busy, timeout=WAIT)
+    w.model_setup.load(ModelSettings(str(tmp_path / "missing-model"), "auto", "auto"))
+    qtbot.waitUntil(lambda: w.last_error is not None and not w.bridge.busy, timeout=WAIT)
+    assert w.model_label.text() == "demo" and w.bridge.worker.model is not None
+    assert QSettings(settings_path(), QSettings.IniFormat).value("model/source") == "demo"
+    w.close()
+
+
+def test_unavailable_devices_are_greyed_out(qtbot):
+    from PySide6.QtWidgets import QComboBox
+
+    from gencurve_desktop.settings import ModelSettings
+    from gencurve_desktop.ui.settings_dialog import SettingsDialog
+
+    devices = {"auto": True, "cuda": False, "mps": False, "cpu": True}
+    dialog = SettingsDialog(ModelSettings(device="cuda"), devices=devices)
+    qtbot.addWidget(dialog)
+    combo = dialog.findChild(QComboBox, "deviceCombo")
+    enabled = {combo.itemText(i): combo.model().item(i).isEnabled() for i in range(combo.count())}
+    assert enabled == devices and combo.currentText() == "auto"
 
 
 def test_closing_the_welcome_uses_the_demo_for_this_session_only(qtbot, fresh_settings):

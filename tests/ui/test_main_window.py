@@ -21,7 +21,7 @@ def window(qtbot):
     w.show()
     qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
     yield w
-    w.close()
+    w.discard_and_close()
 
 
 def view_point(w, x, y) -> QPoint:
@@ -243,14 +243,21 @@ def test_recovery_prompt_restores_unsaved_work(qtbot, sample_rgb):
     recovery.autosave(doc, "crashed", source="/photos/cat.png")
     w = create_main_window("demo", recovery_prompt=True)
     qtbot.addWidget(w)
+    w.show()
     qtbot.waitUntil(lambda: w.findChild(QMessageBox, "recoveryPrompt") is not None, timeout=10_000)
     box = w.findChild(QMessageBox, "recoveryPrompt")
     assert "cat.png" in box.text()
     box.done(QMessageBox.Yes)
     assert w.doc is not None and w.doc.mask.sum() == 16
+    assert w.windowTitle().startswith("cat.png*")  # keeps where it came from, and is unsaved
     qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
-    w.close()
-    recovery.discard("crashed")
+    w.close()  # a restored document is dirty: closing asks first
+    prompt = w.findChild(QMessageBox, "saveChangesPrompt")
+    assert prompt is not None and w.isVisible()
+    assert any(e.document_key == "crashed" for e in recovery.list_recovery(include_live=True))
+    prompt.button(QMessageBox.Discard).click()
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=10_000)
+    assert not any(e.document_key == "crashed" for e in recovery.list_recovery(include_live=True))
 
 
 def test_model_that_cannot_load_shows_a_dialog_and_the_app_runs_on(qtbot, tmp_path, small_png):

@@ -1,0 +1,132 @@
+"""The action table: every QAction of the main window (object names are the automation contract), its menus
+and its tool bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QKeySequence
+
+# name, text, shortcut, slot (a method name of the window, or a "session." / "jobs." path), checkable, tip
+ACTIONS = [
+    ("actionOpen", "&Open…", QKeySequence.Open, "session.open_dialog", False, None),
+    ("actionSave", "&Save", QKeySequence.Save, "session.save", False, None),
+    ("actionSaveAs", "Save &As…", QKeySequence.SaveAs, "session.save_as", False, None),
+    ("actionExport", "&Export Image…", "Ctrl+E", "session.export_image", False, None),
+    ("actionExportMask", "Export &Mask…", None, "session.export_mask", False, None),
+    ("actionQuit", "&Quit", QKeySequence.Quit, "close", False, None),
+    ("actionBrush", "&Brush", "B", "tool_brush", True, "Paint the mask"),
+    ("actionEraser", "&Eraser", "E", "tool_eraser", True, "Erase the mask"),
+    ("actionReference", "&Reference", "R", "tool_reference", True, "Click the reference pixel"),
+    ("actionProbe", "Curve &Probe", "P", "tool_probe", True, "Click any pixel to plot its generation curve"),
+    ("actionClearMask", "&Clear Mask", "Ctrl+Shift+A", "clear_mask", False, None),
+    ("actionInvertMask", "&Invert Mask", "Ctrl+I", "invert_mask", False, None),
+    ("actionRun", "Run", "Ctrl+Return", "run_edit", False, "Run the edit (Ctrl+Enter)"),
+    ("actionCancel", "Cancel", "Escape", "jobs.cancel", False, "Cancel the job (Esc)"),
+    ("actionSaliencyMap", "&Saliency Map", "M", "toggle_saliency", True, "Show the curve-fluctuation saliency map"),
+    ("actionCompare", "Compare with &Original", "\\", "refresh", True, "Show the original photo instead of the result"),
+    ("actionZoomFit", "Zoom to &Fit", "Ctrl+0", "canvas.zoom_fit", False, None),
+    ("actionZoom100", "Zoom &100 %", "Ctrl+1", "canvas.zoom_100", False, None),
+    ("actionSettings", "Model &Settings…", None, "model_setup.settings_dialog", False, None),
+    ("actionExportPlot", "Export Plot as PNG…", None, "export_plot", False, None),
+    ("actionExportCsv", "Export Curves as CSV…", None, "export_csv", False, None),
+    ("actionClearProbes", "Clear Probe Curves", None, "curve_dock.clear_probes", False, None),
+]
+
+MENUS = {
+    "&File": [
+        "actionOpen",
+        "@recent",
+        "actionSave",
+        "actionSaveAs",
+        "actionExport",
+        "actionExportMask",
+        None,
+        "actionSettings",
+        None,
+        "actionQuit",
+    ],
+    "&Edit": ["actionUndo", "actionRedo", "actionClearMask", "actionInvertMask"],
+    "&Tools": ["actionBrush", "actionEraser", "actionReference", "actionProbe"],
+    "&View": ["actionZoomFit", "actionZoom100", "actionSaliencyMap", "actionCompare", None, "@docks"],
+    "&Run": ["actionRun", "actionCancel"],
+    "&Curves": ["actionExportPlot", "actionExportCsv", "actionClearProbes"],
+}
+TOOLBAR = [
+    "actionOpen",
+    "actionSave",
+    None,
+    "actionBrush",
+    "actionEraser",
+    "actionReference",
+    "actionProbe",
+    None,
+    "actionRun",
+    "actionCancel",
+    None,
+    "actionSaliencyMap",
+    "actionCompare",
+]
+
+
+def _resolve(window, path: str):
+    target = window
+    for part in path.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def make_actions(window) -> None:
+    """Create every action as ``window.<objectName>``, plus undo/redo from the session's stack."""
+    for name, text, shortcut, slot, checkable, tip in ACTIONS:
+        a = QAction(text, window)
+        a.setObjectName(name)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setCheckable(checkable)
+        if tip:
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+        a.triggered.connect(lambda _=False, s=slot: _resolve(window, s)())
+        window.addAction(a)
+        setattr(window, name, a)
+    for name, text, key, make in (
+        ("actionUndo", "&Undo", QKeySequence.Undo, window.undo.createUndoAction),
+        ("actionRedo", "&Redo", QKeySequence.Redo, window.undo.createRedoAction),
+    ):
+        a = make(window, text)
+        a.setObjectName(name)
+        a.setShortcut(key)
+        window.addAction(a)
+        setattr(window, name, a)
+    window.actionCancel.setEnabled(False)
+    window.actionBrush.setChecked(True)
+
+
+def make_menus(window) -> None:
+    """The menu bar and the tool bar from the tables above; ``window.recent_menu`` is filled by the window."""
+    bar = window.menuBar()
+    for title, items in MENUS.items():
+        menu = bar.addMenu(title)
+        for item in items:
+            if item is None:
+                menu.addSeparator()
+            elif item == "@recent":
+                window.recent_menu = menu.addMenu("Open &Recent")
+            elif item == "@docks":
+                for dock in (window.curve_dock, window.task_dock, window.layers_dock, window.history_dock):
+                    menu.addAction(dock.toggleViewAction())
+            else:
+                menu.addAction(getattr(window, item))
+    tools = window.addToolBar("Tools")
+    tools.setObjectName("toolsToolBar")
+    for item in TOOLBAR:
+        tools.addSeparator() if item is None else tools.addAction(getattr(window, item))
+
+
+def fill_recent(window, files: list[str]) -> None:
+    """The Open Recent menu; opening asks about unsaved changes first."""
+    window.recent_menu.clear()
+    for p in files:
+        window.recent_menu.addAction(Path(p).name, lambda p=p: window.session.request_open(p)).setToolTip(p)
+    window.recent_menu.setEnabled(bool(files))

@@ -1,0 +1,153 @@
+"""The job controller: turns a click into a job for the worker and its result into one undoable change.
+
+Each started job registers its own result handler; the worker's single ``jobEvent`` signal carries progress,
+the result, a failure or a cancellation, and the controller hands it to the running job's handler.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gencurve_desktop.document.changes import AddEdit
+from gencurve_desktop.document.document import EditRecord
+from gencurve_desktop.document.layers import Layer
+from gencurve_desktop.errors import GenCurveError
+from gencurve_desktop.workers.bridge import EngineBridge
+from gencurve_desktop.workers.jobs import CurveJob, EditJob, EditRequest, JobEvent, SaliencyJob
+
+PLOT_INTERVAL_MS = 100
+
+
+class JobController(QObject):
+    """Starts edits, curve probes and saliency maps; lands their results; reports failures."""
+
+    editLanded = Signal(str)  # layer id
+
+    def __init__(self, window, bridge: EngineBridge) -> None:
+        super().__init__(window)
+        self.w, self.bridge = window, bridge
+        self._on_result: Callable[[object], None] | None = None
+        self._on_stop: Callable[[], None] | None = None
+        self._pending_plot = None
+        self._started = 0.0
+        self.plot_timer = QTimer(self, interval=PLOT_INTERVAL_MS, timeout=self._flush_plot)
+        bridge.worker.jobEvent.connect(self._event)
+        bridge.busyChanged.connect(self._busy_changed)
+
+    def _start(self, job, on_result, on_stop=None) -> bool:
+        if not self.bridge.submit(job):
+            return False
+        self._on_result, self._on_stop = on_result, on_stop
+        return True
+
+    # ------------------------------------------------------------------ starting jobs
+    def run_edit(self) -> bool:
+        """Start the selected edit on the current composite, mask and reference."""
+        w = self.w
+        doc = w.doc
+        if doc is None or self.bridge.busy:
+            return False
+        task = w.task_dock.task
+        ref = doc.references[0] if doc.references and task in ("transfer", "remove") else None
+        request = EditRequest(task, doc.composite(), doc.mask.copy(), ref, w.task_dock.params())
+        try:
+            request.validate()
+        except GenCurveError as e:
+            w.show_error("Cannot run this edit", str(e))
+            return False
+        if not self._start(EditJob(request), lambda result: self._edit_finished(doc, result)):
+            return False
+        w.curve_dock.clear_run()
+        self._started = time.monotonic()
+        w.task_dock.show_progress(0, request.params.iterations, None)
+        w.task_dock.preview.clear()
+        self.plot_timer.start()
+        return True
+
+    def probe(self, x: int, y: int) -> None:
+        w = self.w
+        if w.doc is None:
+            return
+        job = CurveJob(w.doc.composite(), (x, y), w.task_dock.steps.value())
+        if not self._start(job, lambda curves: self._curve_finished((x, y), curves)):
+            w.statusBar().showMessage("Busy: the probe waits until the running job ends", 3000)
+            return
+        w.statusBar().showMessage(f"Computing the curve of ({x}, {y})…")
+
+    def saliency(self) -> bool:
+        w = self.w
+        job = SaliencyJob(w.doc.composite(), w.task_dock.steps.value())
+        if not self._start(job, self._saliency_finished, on_stop=lambda: w.actionSaliencyMap.setChecked(False)):
+            return False
+        w.statusBar().showMessage("Computing the saliency map…")
+        return True
+
+    def cancel(self) -> None:
+        if self.bridge.busy:
+            self.bridge.cancel()
+            self.w.statusBar().showMessage("Cancelling…")
+
+    # ------------------------------------------------------------------ what the worker says
+    def _event(self, ev: JobEvent) -> None:
+        if ev.state == "progress":
+            self._edit_progress(ev.value)
+            return
+        on_result, on_stop = self._on_result, self._on_stop
+        self._on_result = self._on_stop = None
+        if ev.state == "finished" and on_result is not None:
+            on_result(ev.value)
+        elif ev.state in ("failed", "cancelled"):
+            if on_stop is not None:
+                on_stop()
+            if ev.state == "failed":
+                self.w.show_error("The job failed", str(ev.value))
+            else:
+                self.w.statusBar().showMessage("Cancelled; nothing was changed", 4000)
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.w.actionRun.setEnabled(not busy and self.w.doc is not None)
+        self.w.actionCancel.setEnabled(busy)
+        if not busy:
+            self.plot_timer.stop()
+            self._flush_plot()
+
+    def _edit_progress(self, ev) -> None:
+        elapsed = time.monotonic() - self._started
+        eta = elapsed / ev.iteration * (ev.total - ev.iteration) if ev.iteration else None
+        self.w.task_dock.show_progress(ev.iteration, ev.total, eta)
+        self._pending_plot = ev
+        if ev.preview is not None and self.w.task_dock.preview_check.isChecked():
+            self.w.task_dock.show_preview(ev.preview)
+
+    def _flush_plot(self) -> None:
+        ev, self._pending_plot = self._pending_plot, None
+        if ev is not None:
+            self.w.curve_dock.set_live(ev.timesteps, ev.source_curve, ev.reference_curve)
+
+    def _edit_finished(self, doc, result) -> None:
+        w = self.w
+        self._pending_plot = None  # the final curves below replace any live frame still waiting
+        if w.doc is not doc or result.image.shape[:2] != (doc.height, doc.width):
+            w.statusBar().showMessage("The document changed while the edit ran; its result was dropped", 5000)
+            return
+        record = EditRecord(result.provenance(), result.mask)
+        layer = Layer.from_rgb(f"{result.title} {len(doc.edits) + 1}", result.image)
+        w.session.push(AddEdit(layer, record, label=result.title))
+        w.curve_dock.set_before(result.timesteps, result.source_curve_before, result.reference_curve_before)
+        w.curve_dock.set_live(result.timesteps, result.source_curve_after, result.reference_curve_after)
+        w.saliency = None
+        w.show_saliency()
+        w.statusBar().showMessage(f"{result.title}: {result.iterations} iterations in {result.seconds:.1f} s", 5000)
+        self.editLanded.emit(layer.id)
+
+    def _curve_finished(self, point, curves) -> None:
+        self.w.curve_dock.add_probe(f"pixel ({point[0]}, {point[1]})", curves.timesteps, curves.rates[0])
+        self.w.statusBar().showMessage(f"Curve of ({point[0]}, {point[1]}) added", 3000)
+
+    def _saliency_finished(self, smap) -> None:
+        self.w.saliency = smap.image
+        self.w.show_saliency()
+        self.w.statusBar().showMessage(f"Saliency map in {smap.seconds:.1f} s", 3000)
