@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from gencurve_desktop import __version__
+from gencurve_desktop.cli_project import cmd_project, write_project
 from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError, NonFiniteError
 from gencurve_desktop.settings import PAPER_MODEL
 
@@ -313,7 +314,7 @@ def cmd_edit(args, progress) -> dict:
     result = run_edit(model, request, lambda ev: progress("edit", ev.iteration, ev.total))
     save_image_atomic(result.image, out)
     if project is not None:
-        _write_project(project, rgb, result)
+        write_project(project, rgb, result)
     return {
         "task": result.task,
         "iterations": result.iterations,
@@ -327,58 +328,6 @@ def cmd_edit(args, progress) -> dict:
         "fluctuation_before": result.fluctuation_before,
         "fluctuation_after": result.fluctuation_after,
         "project": str(project) if project else None,
-    }
-
-
-def _write_project(path: Path, rgb, result) -> None:
-    """The original and the edit as two layers, with the edit's provenance."""
-    from gencurve_desktop.document.changes import AddEdit
-    from gencurve_desktop.document.document import Document, EditRecord
-    from gencurve_desktop.document.layers import Layer
-    from gencurve_desktop.document.ora import save_ora
-
-    doc = Document.from_image(rgb)
-    record = EditRecord(result.provenance(), result.mask)
-    AddEdit(Layer.from_rgb(result.title, result.image), record).apply(doc)
-    doc.mask = result.mask.copy()
-    if result.ref:
-        doc.references = [tuple(result.ref)]
-    save_ora(doc, path)
-
-
-def cmd_project(args, progress) -> dict:
-    from gencurve_desktop.document.export import export_mask, export_merged
-    from gencurve_desktop.document.ora import load_ora
-
-    doc = load_ora(args.file)
-    if args.project_command == "export":
-        out = _check_output(args.output)
-        (export_mask if args.mask else export_merged)(doc, out)
-        return {"output": str(out), "size": list(doc.size)}
-    edits = {e.id: e for e in doc.edits}
-    return {
-        "size": list(doc.size),
-        "layers": [
-            {
-                "name": ly.name,
-                "visible": ly.visible,
-                "opacity": ly.opacity,
-                "edit": ly.edit_id if ly.edit_id in edits else None,
-            }
-            for ly in doc.layers
-        ],
-        "edits": [
-            {
-                "id": e.id,
-                "task": e.task,
-                "seed": e.seed,
-                "model": e.provenance.get("model_id"),
-                "iterations": e.provenance.get("iterations"),
-            }
-            for e in doc.edits
-        ],
-        "mask_pixels": int(doc.mask.sum()),
-        "references": [list(p) for p in doc.references],
     }
 
 

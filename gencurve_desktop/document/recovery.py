@@ -137,7 +137,10 @@ def restore(entry: RecoveryEntry) -> Document:
 
 def discard(document_key: str) -> None:
     """Remove the recovery snapshot of a document (after a save, or when the user discards it)."""
-    folder = recovery_dir()
+    try:
+        folder = recovery_dir()
+    except OSError:  # no recovery folder (it cannot be made): nothing to remove
+        return
     for suffix in (".ora", ".json"):
         with contextlib.suppress(FileNotFoundError):
             (folder / f"{document_key}{suffix}").unlink()

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gencurve_desktop.workers.jobs import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams
 from gencurve_desktop.ui.qimage import to_pixmap
+from gencurve_desktop.workers.jobs import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams
 
 TASK_HELP = {
     "transfer": "Give the masked region the colour, material and texture of the reference pixel (R tool).",

@@ -1,0 +1,60 @@
+"""``gencurve project``: inspect and export OpenRaster projects, and write the project of an edit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gencurve_desktop.document.atomic import check_target
+
+
+def write_project(path: Path, rgb, result) -> None:
+    """The original and the edit as two layers, with the edit's provenance."""
+    from gencurve_desktop.document.changes import AddEdit
+    from gencurve_desktop.document.document import Document, EditRecord
+    from gencurve_desktop.document.layers import Layer
+    from gencurve_desktop.document.ora import save_ora
+
+    doc = Document.from_image(rgb)
+    record = EditRecord(result.provenance(), result.mask)
+    AddEdit(Layer.from_rgb(result.title, result.image), record).apply(doc)
+    doc.mask = result.mask.copy()
+    if result.ref:
+        doc.references = [tuple(result.ref)]
+    save_ora(doc, path)
+
+
+def cmd_project(args, progress) -> dict:
+    """``gencurve project info|export``: the project as JSON, or its merged image / mask written out."""
+    from gencurve_desktop.document.export import export_mask, export_merged
+    from gencurve_desktop.document.ora import load_ora
+
+    doc = load_ora(args.file)
+    if args.project_command == "export":
+        out = check_target(args.output)
+        (export_mask if args.mask else export_merged)(doc, out)
+        return {"output": str(out), "size": list(doc.size)}
+    edits = {e.id: e for e in doc.edits}
+    return {
+        "size": list(doc.size),
+        "layers": [
+            {
+                "name": ly.name,
+                "visible": ly.visible,
+                "opacity": ly.opacity,
+                "edit": ly.edit_id if ly.edit_id in edits else None,
+            }
+            for ly in doc.layers
+        ],
+        "edits": [
+            {
+                "id": e.id,
+                "task": e.task,
+                "seed": e.seed,
+                "model": e.provenance.get("model_id"),
+                "iterations": e.provenance.get("iterations"),
+            }
+            for e in doc.edits
+        ],
+        "mask_pixels": int(doc.mask.sum()),
+        "references": [list(p) for p in doc.references],
+    }
