@@ -22,7 +22,7 @@ def resolve_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise BadInputError("the CUDA device was asked for but this machine has no usable CUDA GPU")
+        raise BadInputError("the CUDA device was asked for, but there is no CUDA GPU on this machine")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise BadInputError("the Metal (MPS) device was asked for but it is not available on this machine")
     try:
