@@ -10,7 +10,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gencurve_desktop"
 def test_import_contracts_are_kept():
     r = subprocess.run(
         [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; lint_imports_command()"],
-        capture_output=True, text=True, cwd=PACKAGE.parent, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=PACKAGE.parent,
+        timeout=300,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert "4 kept, 0 broken" in r.stdout

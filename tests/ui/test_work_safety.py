@@ -142,7 +142,9 @@ def run_child(project: Path, action: str, recovery_dir: Path) -> str:
     env = dict(os.environ, GENCURVE_RECOVERY_DIR=str(recovery_dir), QT_QPA_PLATFORM="offscreen")
     child = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("crash_child.py")), str(project), action, str(recovery_dir)],
-        stdout=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         line = child.stdout.readline()
