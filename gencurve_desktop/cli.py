@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from gencurve_desktop import __version__
-from gencurve_desktop.cli_project import cmd_project, write_project
+from gencurve_desktop.cli_project import cmd_project, project_document
+from gencurve_desktop.document.images import IMAGE_OUTPUTS
 from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError, NonFiniteError
 from gencurve_desktop.settings import PAPER_MODEL
 
@@ -81,54 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=5, help="fluctuation window in timesteps (default: 5)")
     _add_common(p)
 
-    from gencurve_desktop.engine.requests import GRADIENTS, TASKS, EditParams
+    from gencurve_desktop.engine.params import PARAMS, TASKS
 
-    d = EditParams()
     p = sub.add_parser("edit", help="curve-matching edit of a masked region (image + JSON report)")
     p.add_argument("image")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--mask", required=True, help="8-bit mask image, white (>= 128) = region to edit")
     p.add_argument("--ref", help="reference pixel X,Y, or 'auto' (remove: the calmest background pixel nearby)")
-    p.add_argument("-o", "--output", required=True, help="edited image (.png, .jpg, .webp, .tif)")
+    p.add_argument("-o", "--output", required=True, help=f"edited image ({', '.join(IMAGE_OUTPUTS)})")
     p.add_argument("--project", help="also write an OpenRaster project (.ora) with the original and the edit")
-    p.add_argument("--iterations", type=int, help="optimisation iterations (default: per task, see README)")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default: {d.seed})")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate on x_T (default: {d.lr})")
-    p.add_argument(
-        "--refresh-every",
-        type=int,
-        default=d.refresh_every,
-        help=f"k: refresh trajectory and curves every k iterations (default: {d.refresh_every})",
-    )
-    p.add_argument("--t-min", type=int, default=d.t_min, help=f"losses use t >= T_MIN (default: {d.t_min})")
-    p.add_argument(
-        "--t-blend", type=int, default=d.t_blend, help=f"localised modification at t >= T_BLEND (default: {d.t_blend})"
-    )
-    p.add_argument(
-        "--lambda",
-        dest="lam",
-        type=float,
-        default=d.lam,
-        help=f"feature-alignment weight of the saliency tasks (default: {d.lam})",
-    )
-    p.add_argument(
-        "--erode",
-        type=int,
-        default=d.erode_px,
-        help=f"blend: boundary band width in image pixels (default: {d.erode_px})",
-    )
-    p.add_argument(
-        "--feather",
-        type=int,
-        default=d.feather_px,
-        help=f"feather of the composite outside the mask, pixels (default: {d.feather_px})",
-    )
-    p.add_argument(
-        "--gradient",
-        choices=GRADIENTS,
-        default=d.gradient,
-        help=f"how gradients reach x_T (default: {d.gradient}; see README)",
-    )
+    p.add_argument("--overwrite", action="store_true", help="allow -o / --project to replace an input file")
+    for param in PARAMS:  # one declaration per parameter: engine/params.py
+        default = "per task, see README" if param.default is None else param.default
+        p.add_argument(
+            param.flag,
+            dest=param.name,
+            type=param.kind,
+            default=param.default,
+            choices=param.choices,
+            help=f"{param.help} (default: {default})",
+        )
     _add_common(p)
 
     p = sub.add_parser("project", help="inspect or export an OpenRaster project (.ora)")
@@ -139,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("file")
     pe.add_argument("-o", "--output", required=True)
     pe.add_argument("--mask", action="store_true", help="export the project's mask (PNG) instead")
+    pe.add_argument("--overwrite", action="store_true", help="allow -o to replace the project file itself")
 
     p = sub.add_parser("bench", help="time inversion, curves, saliency maps and edit iterations (JSON)")
     p.add_argument("--size", type=int, default=512, help="square image side in pixels (default: 512)")
@@ -180,13 +154,11 @@ class _StderrProgress:
             bar.close()
 
 
-def _check_output(path: str) -> Path:
-    out = Path(path)
-    if out.is_dir():
-        raise BadInputError(f"{out}: is a directory; give a file name")
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise BadInputError(f"{out}: the folder {out.parent} does not exist")
-    return out
+def _check_output(path: str, suffixes: tuple[str, ...], inputs: tuple = (), overwrite: bool = False) -> Path:
+    """Every output is checked before the model loads: extension, folder, writability, not an input."""
+    from gencurve_desktop.document.atomic import check_writable
+
+    return check_writable(path, suffixes, inputs, overwrite)
 
 
 def _load(args, progress):
@@ -250,9 +222,9 @@ def cmd_saliency(args, progress) -> dict:
     from gencurve_desktop.engine.analysis import invert_image, saliency_map, saliency_to_uint8
     from gencurve_desktop.engine.curves import channels_for
 
-    out = _check_output(args.output)
-    if out.suffix.lower() != ".png":
-        raise BadInputError(f"{out}: the saliency map is written as PNG; use a .png name")
+    if Path(args.output).suffix.lower() != ".png":
+        raise BadInputError(f"{args.output}: the saliency map is written as PNG; use a .png name")
+    out = _check_output(args.output, (".png",), (args.image,))
     channels_for(args.channel)
     if args.probes < 1:
         raise BadInputError(f"--probes must be at least 1, got {args.probes}")
@@ -281,28 +253,24 @@ def cmd_saliency(args, progress) -> dict:
 
 
 def cmd_edit(args, progress) -> dict:
-    from gencurve_desktop.document.images import load_mask, load_rgb, save_image_atomic
+    from gencurve_desktop.document.atomic import write_together
+    from gencurve_desktop.document.images import image_writer, load_mask, load_rgb
+    from gencurve_desktop.document.ora import ora_bytes
     from gencurve_desktop.engine.matching import run_edit
+    from gencurve_desktop.engine.params import PARAMS
     from gencurve_desktop.engine.requests import EditParams, EditRequest
 
-    out = _check_output(args.output)
-    project = _check_output(args.project) if args.project else None
-    if project is not None and project.suffix.lower() != ".ora":
-        raise BadInputError(f"{project}: a project file must end in .ora")
+    inputs = (args.image, args.mask)
+    out = _check_output(args.output, IMAGE_OUTPUTS, inputs, args.overwrite)
+    project = _check_output(args.project, (".ora",), inputs, args.overwrite) if args.project else None
+    if project is not None and Path(os.path.abspath(project)) == Path(os.path.abspath(out)):
+        raise BadInputError(f"{project}: the project and the image output must be different files")
     ref = None
     if args.ref:
         ref = "auto" if args.ref == "auto" else parse_point(args.ref)
     params = EditParams(
-        iterations=args.iterations,
-        lr=args.lr,
-        refresh_every=args.refresh_every,
-        t_min=args.t_min,
-        t_blend=args.t_blend,
-        lam=args.lam,
-        erode_px=args.erode,
-        feather_px=args.feather,
+        **{param.name: getattr(args, param.name) for param in PARAMS},
         steps=args.steps,
-        seed=args.seed,
         preview_every=0,
         max_side=args.max_side,
     )
@@ -312,9 +280,11 @@ def cmd_edit(args, progress) -> dict:
     request.validate()
     model = _load(args, progress)
     result = run_edit(model, request, lambda ev: progress("edit", ev.iteration, ev.total))
-    save_image_atomic(result.image, out)
+    writes = [(out, image_writer(result.image, out))]  # 1. image and project appear together or not at all
     if project is not None:
-        write_project(project, rgb, result)
+        data = ora_bytes(project_document(rgb, result))
+        writes.append((project, lambda f: f.write(data)))
+    write_together(writes)
     return {
         "task": result.task,
         "iterations": result.iterations,
@@ -363,32 +333,91 @@ def cmd_bench(args, progress) -> dict:
 COMMANDS = {"curve": cmd_curve, "saliency": cmd_saliency, "edit": cmd_edit, "bench": cmd_bench, "project": cmd_project}
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so that temporary files are removed on the way out."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _is_cpu_oom(e: BaseException) -> bool:
+    text = str(e)
+    return isinstance(e, RuntimeError) and ("can't allocate memory" in text or "not enough memory" in text)
+
+
+OOM_HINT = "out of memory; try a smaller --max-side, fewer --probes or --steps, or the other device (--device cpu|cuda)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gencurve`` console script; returns the exit code."""
+    import signal
+
+    previous = None
+    if threading_is_main():  # Ctrl+C and SIGTERM unwind through the code, so temporary files are removed
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler), signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
+
+
+def _main(argv: list[str] | None) -> int:
+    import signal
+
     progress = _StderrProgress()
     try:
+        if sys.stdout is None or sys.stdout.closed:
+            raise BadInputError("standard output is closed: there is nowhere to write the JSON result")
         args = build_parser().parse_args(argv)
         result = COMMANDS[args.command](args, progress)
         progress.close()
-        sys.stdout.write(json.dumps(result, allow_nan=False) + "\n")
-        sys.stdout.flush()
-        return 0
+        return _print_result(result)
     except KeyboardInterrupt:
         progress.close()
         print("gencurve: cancelled", file=sys.stderr)
         return CancelledError.exit_code
+    except Terminated:
+        progress.close()
+        print("gencurve: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except GenCurveError as e:
         progress.close()
         print(f"gencurve: error: {e}", file=sys.stderr)
         return e.exit_code
     except SystemExit as e:  # --help
         return int(e.code or 0)
-    except Exception as e:  # never a traceback for the user; GENCURVE_DEBUG=1 shows it
+    except (MemoryError, Exception) as e:  # never a traceback for the user; GENCURVE_DEBUG=1 shows it
         progress.close()
+        if isinstance(e, MemoryError) or _is_cpu_oom(e):
+            print(f"gencurve: error: {OOM_HINT}", file=sys.stderr)
+            return 4
         if os.environ.get("GENCURVE_DEBUG"):
             raise
         print(f"gencurve: internal error: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
         return 1
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _print_result(result: dict) -> int:
+    """The JSON on stdout; a reader that went away (``| head``) ends the program quietly with 141."""
+    text = json.dumps(result, allow_nan=False) + "\n"
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return 0
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 141
 
 
 def run() -> None:

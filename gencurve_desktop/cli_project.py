@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from gencurve_desktop.document.atomic import check_writable
+from gencurve_desktop.document.images import IMAGE_OUTPUTS
 
-from gencurve_desktop.document.atomic import check_target
 
-
-def write_project(path: Path, rgb, result) -> None:
+def project_document(rgb, result):
     """The original and the edit as two layers, with the edit's provenance."""
     from gencurve_desktop.document.changes import AddEdit
     from gencurve_desktop.document.document import Document, EditRecord
     from gencurve_desktop.document.layers import Layer
-    from gencurve_desktop.document.ora import save_ora
 
     doc = Document.from_image(rgb)
     record = EditRecord(result.provenance(), result.mask)
@@ -20,7 +18,7 @@ def write_project(path: Path, rgb, result) -> None:
     doc.mask = result.mask.copy()
     if result.ref:
         doc.references = [tuple(result.ref)]
-    save_ora(doc, path)
+    return doc
 
 
 def cmd_project(args, progress) -> dict:
@@ -28,9 +26,10 @@ def cmd_project(args, progress) -> dict:
     from gencurve_desktop.document.export import export_mask, export_merged
     from gencurve_desktop.document.ora import load_ora
 
+    if args.project_command == "export":
+        out = check_writable(args.output, (".png",) if args.mask else IMAGE_OUTPUTS, (args.file,), args.overwrite)
     doc = load_ora(args.file)
     if args.project_command == "export":
-        out = check_target(args.output)
         (export_mask if args.mask else export_merged)(doc, out)
         return {"output": str(out), "size": list(doc.size)}
     edits = {e.id: e for e in doc.edits}

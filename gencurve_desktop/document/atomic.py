@@ -98,3 +98,82 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def check_writable(
+    path: str | os.PathLike, suffixes: tuple[str, ...], inputs: tuple = (), overwrite: bool = False
+) -> Path:
+    """Refuse an output before any work: wrong extension, missing or unwritable folder, or an input file.
+
+    ``suffixes`` are the allowed extensions (lower case, with the dot); ``inputs`` are the command's input files,
+    which an output may replace only with ``overwrite``. Returns the path.
+    """
+    path = check_target(path)
+    if path.suffix.lower() not in suffixes:
+        raise BadInputError(
+            f"{path}: cannot write {path.suffix or 'a file without an extension'}; use {', '.join(suffixes)}"
+        )
+    if not overwrite:
+        for other in inputs:
+            if other and Path(other).exists() and path.exists() and os.path.samefile(path, other):
+                raise BadInputError(f"{path}: is an input of this command; choose another name or add --overwrite")
+    folder = Path(os.path.realpath(path)).parent
+    try:
+        with tempfile.NamedTemporaryFile(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder):
+            pass
+    except OSError as e:
+        raise BadInputError(f"{path}: cannot write in {folder} ({e.strerror or e})") from None
+    return path
+
+
+def write_together(writes: list[tuple[Path, Callable[[BinaryIO], None]]]) -> None:
+    """Write several files so that they appear together or not at all.
+
+    Every file is written to its temporary file first; only when all are complete are they renamed, with
+    SIGINT and SIGTERM held back for the few renames. Any failure or interruption before that removes the
+    temporary files and leaves every target as it was. A full disk or an unwritable folder is a
+    :class:`BadInputError` naming the path.
+    """
+    staged: list[tuple[str, Path, int]] = []
+    try:
+        for path, write in writes:
+            path = check_target(path)
+            if path.is_symlink():
+                path = Path(os.path.realpath(path))
+            folder = path.parent if str(path.parent) else Path(".")
+            remove_stale_temps(folder)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
+            staged.append((tmp, path, _mode_for(path)))
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    write(f)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as e:
+                raise BadInputError(f"{path}: cannot write ({e.strerror or e})") from None
+        with _signals_held():
+            for tmp, path, mode in staged:
+                os.chmod(tmp, mode)
+                os.replace(tmp, path)
+    except BaseException:
+        for tmp, _, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold back SIGINT and SIGTERM (delivered right after) where the platform allows it."""
+    import signal
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # pragma: no cover - Windows
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = mask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)

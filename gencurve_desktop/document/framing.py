@@ -61,12 +61,12 @@ class Framing:
         return np.ascontiguousarray(out)
 
     def frame_mask(self, mask: np.ndarray) -> np.ndarray:
-        """Scale a bool mask into the working canvas; padding is outside the region."""
-        m = mask.astype(np.uint8) * 255
-        if self.scaled != self.size:
+        """Scale a bool mask into the working canvas (any-pixel rule); padding is outside the region."""
+        m = mask.astype(np.float32)
+        if self.scaled != self.size:  # area average: a working pixel is in when any original pixel under it is
             m = cv2.resize(m, self.scaled, interpolation=cv2.INTER_AREA)
         out = np.zeros((self.working[1], self.working[0]), dtype=bool)
-        out[: self.scaled[1], : self.scaled[0]] = m >= 128
+        out[: self.scaled[1], : self.scaled[0]] = m > 0
         return out
 
     def latent_mask(self, mask: np.ndarray) -> np.ndarray:

@@ -7,10 +7,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from gencurve_desktop.document.atomic import check_target, write_atomic
-from gencurve_desktop.errors import BadInputError
+from gencurve_desktop.errors import BadInputError, OutOfMemoryError
 
 #: Largest image we accept, in pixels (about 8k x 8k). Pillow raises a DecompressionBombError above it.
 MAX_IMAGE_PIXELS = 64_000_000
@@ -18,8 +18,19 @@ MAX_IMAGE_PIXELS = 64_000_000
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
-def _open_checked(path: str | os.PathLike) -> Image.Image:
-    p = Path(path)
+#: EXIF orientation -> the transposes that undo it (the same table as Pillow's ImageOps.exif_transpose).
+ORIENTATION = {
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_270],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_90],
+}
+
+
+def _check_file(p: Path) -> None:
     if not p.exists():
         raise BadInputError(f"{p}: no such file")
     if p.is_dir():
@@ -29,34 +40,68 @@ def _open_checked(path: str | os.PathLike) -> Image.Image:
         raise BadInputError(f"{p}: the file is empty")
     if size > MAX_FILE_BYTES:
         raise BadInputError(f"{p}: the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+
+
+def _read(path: str | os.PathLike, convert) -> np.ndarray:
+    """The one image-reading policy: ``convert(image)`` gives the array, or the file is refused with one line.
+
+    Whatever Pillow raises while opening, decoding, reading EXIF, transposing or converting (damaged EXIF,
+    unimplemented formats or modes, truncation) becomes :class:`BadInputError`; its warnings never reach stderr.
+    """
+    p = Path(path)
+    try:
+        _check_file(p)
+    except OSError as e:  # unreadable folder, a symlink loop, a name too long
+        raise BadInputError(f"{p}: cannot read the file ({e.strerror or e})") from None
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as opened:
                 if opened.width * opened.height > MAX_IMAGE_PIXELS:
                     raise Image.DecompressionBombError("too many pixels")
                 opened.seek(0)  # animated images: the first frame
                 opened.load()
-                exif = opened.getexif()
+                orientation = _orientation(opened)
                 im = opened.copy()  # detached from the file, which is closed here
-                if exif:
-                    im.info["exif"] = exif.tobytes()
+            for transpose in ORIENTATION.get(orientation, []):
+                im = im.transpose(transpose)
+            return convert(_to_8bit(im))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadInputError(
             f"{p}: the image is too large (more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels); "
             "refusing it as a possible decompression bomb"
         ) from None
+    except BadInputError:
+        raise
     except UnidentifiedImageError:
         raise BadInputError(f"{p}: not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise BadInputError(f"{p}: the image file is damaged or truncated ({e})") from None
-    return im
+    except MemoryError:
+        raise OutOfMemoryError(f"{p}: not enough memory to decode the image") from None
+    except (OSError, SyntaxError, EOFError) as e:
+        raise BadInputError(f"{p}: the image file is damaged or truncated ({_one_line(e)})") from None
+    except Exception as e:  # NotImplementedError (formats), ValueError (modes), TypeError (damaged metadata), ...
+        raise BadInputError(f"{p}: cannot read this image ({type(e).__name__}: {_one_line(e)})") from None
+
+
+def _orientation(im: Image.Image) -> int | None:
+    """The EXIF orientation if it is a valid one; a damaged EXIF block loses the rotation, never the picture."""
+    try:
+        value = im.getexif().get(0x0112)
+        return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
+    except Exception:
+        return None
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
 
 
 def _to_8bit(im: Image.Image) -> Image.Image:
     """16-bit and 32-bit single-channel images scaled to 8 bits (full range kept)."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         a = np.asarray(im, dtype=np.float64)
         if im.mode.startswith("I;16"):
             a = a / 65535.0
@@ -67,25 +112,45 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     return im
 
 
-def load_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Read an image as an H x W x 3 uint8 array.
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info)
 
-    EXIF orientation is applied, animated images give their first frame, CMYK / palette / grey /
-    16-bit images are converted, and transparency is composited over white (as editors flatten).
-    Any unreadable, truncated, oversized or non-image file raises :class:`BadInputError`.
-    """
-    im = _open_checked(path)
-    try:
-        im = ImageOps.exif_transpose(im)
-    except Exception:  # a damaged EXIF block must not lose the picture
-        pass
-    im = _to_8bit(im)
-    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-    if has_alpha:
+
+def _lab_to_rgb(im: Image.Image) -> Image.Image:
+    from PIL import ImageCms
+
+    transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+    return ImageCms.applyTransform(im, transform)
+
+
+def _rgb_array(im: Image.Image) -> np.ndarray:
+    if im.mode == "LAB":
+        im = _lab_to_rgb(im)
+    if _has_alpha(im):
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         im = Image.alpha_composite(white, rgba)
     return np.array(im.convert("RGB"), dtype=np.uint8)
+
+
+def _grey_array(im: Image.Image) -> np.ndarray:
+    if im.mode == "LAB":
+        return np.array(im.getchannel("L"), dtype=np.uint8)  # lightness
+    if _has_alpha(im):  # transparent pixels are never part of the region
+        rgba = np.array(im.convert("RGBA"))
+        grey = np.array(Image.fromarray(rgba[..., :3]).convert("L"))
+        return np.where(rgba[..., 3] >= 128, grey, 0).astype(np.uint8)
+    return np.array(im.convert("L"), dtype=np.uint8)
+
+
+def load_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as an H x W x 3 uint8 array.
+
+    EXIF orientation is applied, animated images give their first frame, CMYK / LAB / YCbCr / palette / grey /
+    16-bit images are converted, and transparency is composited over white (as editors flatten).
+    Any unreadable, truncated, oversized or non-image file raises :class:`BadInputError`.
+    """
+    return _read(path, _rgb_array)
 
 
 def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -93,32 +158,29 @@ def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None) -> n
 
     `size` is the (width, height) the mask must have; a mismatch raises :class:`BadInputError`.
     """
-    im = _open_checked(path)
-    try:
-        im = ImageOps.exif_transpose(im)
-    except Exception:
-        pass
-    im = _to_8bit(im)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        # transparent pixels are never part of the region
-        rgba = np.array(im.convert("RGBA"))
-        grey = np.array(Image.fromarray(rgba[..., :3]).convert("L"))
-        grey = np.where(rgba[..., 3] >= 128, grey, 0)
-    else:
-        grey = np.array(im.convert("L"))
-    mask = grey >= 128
+    mask = _read(path, _grey_array) >= 128
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
         raise BadInputError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is {size[0]}x{size[1]}")
     return mask
 
 
-def save_image_atomic(pixels: np.ndarray, path: str | os.PathLike, **save_kwargs) -> None:
-    """Write an image through a temporary file in the same folder, fsync, then replace: never half-written."""
-    path = check_target(path)
+#: Extensions an edited or exported RGB image may be written as.
+IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+
+def image_writer(pixels: np.ndarray, path: str | os.PathLike, **save_kwargs):
+    """A function that writes ``pixels`` into a binary file in the format of ``path``'s extension."""
+    path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise BadInputError(f"{path}: unknown image extension {path.suffix!r}")
+    if fmt is None or fmt not in Image.SAVE:
+        raise BadInputError(f"{path}: cannot write images as {path.suffix!r}")
     image = Image.fromarray(pixels)
     if fmt == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
-    write_atomic(path, lambda f: image.save(f, format=fmt, **save_kwargs))
+    return lambda f: image.save(f, format=fmt, **save_kwargs)
+
+
+def save_image_atomic(pixels: np.ndarray, path: str | os.PathLike, **save_kwargs) -> None:
+    """Write an image through a temporary file in the same folder, fsync, then replace: never half-written."""
+    path = check_target(path)
+    write_atomic(path, image_writer(pixels, path, **save_kwargs))

@@ -6,10 +6,10 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from gencurve_desktop.engine.params import BY_NAME, GRADIENTS, PARAMS, TASKS
 from gencurve_desktop.errors import BadInputError
 
-TASKS = ("transfer", "remove", "saliency-up", "saliency-down", "blend")
-GRADIENTS = ("linearised", "backprop")
+__all__ = ["GRADIENTS", "TASKS", "TASK_NAMES", "DEFAULT_ITERATIONS", "EditParams", "EditRequest"]
 TASK_NAMES = {
     "transfer": "Semantic transfer",
     "remove": "Remove object",
@@ -23,21 +23,26 @@ DEFAULT_ITERATIONS = {"transfer": 150, "remove": 150, "saliency-up": 100, "salie
 
 @dataclass(frozen=True)
 class EditParams:
-    """Every tunable number of curve matching; README "Edit parameters" justifies the defaults."""
+    """Every tunable number of curve matching; README "Edit parameters" justifies the defaults.
+
+    The defaults and ranges of the tunable ones are declared once in ``engine/params.py``.
+    """
 
     iterations: int | None = None  # None: the task's default
-    lr: float = 0.05  # Adam learning rate on x_T
-    refresh_every: int = 10  # k: regenerate the trajectory and curves every k iterations
-    t_min: int = 200  # losses and sampling use t >= t_min
-    t_blend: int = 500  # localised modification at t >= t_blend
-    lam: float = 1.0  # feature-alignment weight (saliency tasks)
-    erode_px: int = 16  # blend: band width inside the mask boundary, image pixels
-    feather_px: int = 8  # composite: feather width outside the mask, image pixels
+    lr: float = BY_NAME["lr"].default  # Adam learning rate on x_T
+    refresh_every: int = BY_NAME["refresh_every"].default  # k: regenerate the trajectory and curves every k iterations
+    t_min: int = BY_NAME["t_min"].default  # losses and sampling use t >= t_min
+    t_blend: int = BY_NAME["t_blend"].default  # localised modification at t >= t_blend
+    lam: float = BY_NAME["lam"].default  # feature-alignment weight (saliency tasks)
+    erode_px: int = BY_NAME["erode_px"].default  # blend: band width inside the mask boundary, image pixels
+    feather_px: int = BY_NAME["feather_px"].default  # composite: feather width outside the mask, image pixels
     steps: int = 50  # DDIM steps N
-    seed: int = 0
+    seed: int = BY_NAME["seed"].default
     preview_every: int = 10  # emit a decoded preview every n iterations (at refreshes); 0: never
     max_side: int = 1024  # working-size limit
-    gradient: str = "linearised"  # how gradients reach x_T: "linearised" chain or full "backprop" (README)
+    gradient: str = BY_NAME[
+        "gradient"
+    ].default  # how gradients reach x_T: "linearised" chain or full "backprop" (README)
 
     def for_task(self, task: str) -> EditParams:
         """These parameters with the task's default iteration count filled in."""
@@ -45,18 +50,13 @@ class EditParams:
 
     def validate(self) -> None:
         """Raise BadInputError for impossible values."""
+        for param in PARAMS:
+            problem = param.check(getattr(self, param.name))
+            if problem:
+                raise BadInputError(problem)
         checks = [
-            (self.iterations is None or self.iterations >= 1, "iterations must be at least 1"),
-            (self.lr > 0 and np.isfinite(self.lr), "the learning rate must be a positive number"),
-            (self.refresh_every >= 1, "the refresh period k must be at least 1"),
-            (0 <= self.t_min < 1000, "t_min must be in 0..999"),
-            (0 <= self.t_blend <= 1000, "t_blend must be in 0..1000"),
-            (self.lam >= 0 and np.isfinite(self.lam), "lambda must be >= 0"),
-            (self.erode_px >= 1, "the erosion kernel must be at least 1 pixel"),
-            (self.feather_px >= 0, "the feather must be >= 0"),
-            (2 <= self.steps <= 1000, "steps must be in 2..1000"),
+            (2 <= self.steps <= 1000, f"--steps must be in 2..1000, got {self.steps}"),
             (self.preview_every >= 0, "preview_every must be >= 0"),
-            (self.gradient in GRADIENTS, f"gradient must be one of {', '.join(GRADIENTS)}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -90,6 +90,10 @@ class EditRequest:
             raise BadInputError("the mask is empty: paint the region to edit")
         if self.mask.all():
             raise BadInputError("the mask covers the whole image: leave some of the image outside it")
+        for name in ("erode_px", "feather_px"):
+            if getattr(self.params, name) > max(h, w):
+                flag = "--erode" if name == "erode_px" else "--feather"
+                raise BadInputError(f"{flag} {getattr(self.params, name)} is larger than the {w}x{h} image")
         if self.ref == "auto":
             if self.task != "remove":
                 raise BadInputError("--ref auto picks a background pixel and applies to remove only")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from gencurve_desktop.ui.qimage import to_pixmap
-from gencurve_desktop.workers.jobs import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams
+from gencurve_desktop.workers.jobs import DEFAULT_ITERATIONS, PARAMS, TASK_NAMES, TASKS, EditParams
 
 TASK_HELP = {
     "transfer": "Give the masked region the colour, material and texture of the reference pixel (R tool).",
@@ -44,6 +44,26 @@ def _spin(parent, lo, hi, value, tip, name=None, decimals=None, step=None):
     return box
 
 
+def _input(parent, param, iterations_default) -> QWidget:
+    """The Edit dock's widget for one declared parameter: a spin box in its range, or a choice."""
+    if param.choices is not None:
+        box = QComboBox(parent)
+        box.addItems(list(param.choices))
+        box.setCurrentText(str(param.default))
+    else:
+        value = iterations_default if param.default is None else param.default
+        high = min(param.high, 2**31 - 1)  # a Qt spin box holds 32-bit integers
+        decimals = 4 if param.kind is float else None
+        box = _spin(parent, param.low, high, value, param.help, decimals=decimals, step=0.01 if decimals else None)
+    box.setObjectName(param.widget or f"{param.name}Input")
+    box.setToolTip(param.help)
+    return box
+
+
+def _value(widget):
+    return widget.currentText() if isinstance(widget, QComboBox) else widget.value()
+
+
 class TaskPanel(QDockWidget):
     def __init__(self, parent=None) -> None:
         super().__init__("Edit", parent)
@@ -57,30 +77,20 @@ class TaskPanel(QDockWidget):
             self.task_combo.addItem(TASK_NAMES[task], task)
         self.help = QLabel(body)
         self.help.setWordWrap(True)
-        self.iterations = _spin(
-            body, 1, 5000, DEFAULT_ITERATIONS[TASKS[0]], "Optimisation iterations", "iterationsSpin"
-        )
-        self.seed = _spin(body, 0, 2**31 - 1, d.seed, "Random seed: the same seed gives the same result", "seedSpin")
-        self.lr = _spin(body, 0.0001, 10, d.lr, "Adam learning rate on x_T", decimals=4, step=0.01)
-        self.refresh = _spin(body, 1, 1000, d.refresh_every, "Refresh trajectory and curves every k iterations")
+        self.inputs: dict[str, QWidget] = {}  # one widget per declared parameter (workers.jobs.PARAMS)
+        for param in PARAMS:
+            self.inputs[param.name] = _input(body, param, DEFAULT_ITERATIONS[TASKS[0]])
         self.steps = _spin(body, 2, 1000, d.steps, "DDIM steps N (curve length)")
-        self.t_min = _spin(body, 0, 999, d.t_min, "Losses use timesteps t >= t_min")
-        self.lam = _spin(body, 0, 100, d.lam, "Feature alignment weight (saliency tasks)", decimals=2, step=0.1)
-        self.erode = _spin(body, 1, 256, d.erode_px, "Blend: width of the boundary band, pixels")
-        self.feather = _spin(body, 0, 256, d.feather_px, "Feather of the result outside the mask, pixels")
         self.preview_check = QCheckBox("Live preview", body)
         self.preview_check.setToolTip("Decode an intermediate result every 10 iterations")
         form.addRow("Task", self.task_combo)
         form.addRow(self.help)
-        form.addRow("Iterations", self.iterations)
-        form.addRow("Seed", self.seed)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Refresh every", self.refresh)
-        form.addRow("DDIM steps", self.steps)
-        form.addRow("t_min", self.t_min)
-        form.addRow("λ (features)", self.lam)
-        form.addRow("Blend band (px)", self.erode)
-        form.addRow("Feather (px)", self.feather)
+        for param in PARAMS:
+            form.addRow(param.label, self.inputs[param.name])
+            if param.name == "refresh_every":
+                form.addRow("DDIM steps", self.steps)
+        self._user_set: set[str] = set()
+        self.inputs["iterations"].valueChanged.connect(lambda _: self._user_set.add("iterations"))
         form.addRow(self.preview_check)
         self.run_button = QToolButton(body)
         self.cancel_button = QToolButton(body)
@@ -115,23 +125,32 @@ class TaskPanel(QDockWidget):
     def task(self) -> str:
         return self.task_combo.currentData()
 
+    # the widgets by the names scripts use
+    iterations = property(lambda self: self.inputs["iterations"])
+    seed = property(lambda self: self.inputs["seed"])
+    lr = property(lambda self: self.inputs["lr"])
+    refresh = property(lambda self: self.inputs["refresh_every"])
+    t_min = property(lambda self: self.inputs["t_min"])
+    lam = property(lambda self: self.inputs["lam"])
+    erode = property(lambda self: self.inputs["erode_px"])
+    feather = property(lambda self: self.inputs["feather_px"])
+
     def _task_changed(self) -> None:
-        self.iterations.setValue(DEFAULT_ITERATIONS[self.task])
+        """The task's own iteration count unless the user set one; parameters the task ignores are disabled."""
+        if "iterations" not in self._user_set:
+            box = self.inputs["iterations"]
+            box.blockSignals(True)
+            box.setValue(DEFAULT_ITERATIONS[self.task])
+            box.blockSignals(False)
+        for param in PARAMS:
+            used = self.task in param.tasks
+            self.inputs[param.name].setEnabled(used)
+            self.inputs[param.name].setToolTip(param.help if used else f"{param.help} — not used by this task")
         self.help.setText(TASK_HELP[self.task])
 
     def params(self) -> EditParams:
-        return EditParams(
-            iterations=self.iterations.value(),
-            lr=self.lr.value(),
-            refresh_every=self.refresh.value(),
-            t_min=self.t_min.value(),
-            lam=self.lam.value(),
-            erode_px=self.erode.value(),
-            feather_px=self.feather.value(),
-            steps=self.steps.value(),
-            seed=self.seed.value(),
-            preview_every=10 if self.preview_check.isChecked() else 0,
-        )
+        values = {param.name: _value(self.inputs[param.name]) for param in PARAMS}
+        return EditParams(**values, steps=self.steps.value(), preview_every=10 if self.preview_check.isChecked() else 0)
 
     def show_progress(self, done: int, total: int, eta_s: float | None) -> None:
         self.progress.setMaximum(total)

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gencurve_desktop.engine.params import PARAMS
 from gencurve_desktop.engine.requests import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams, EditRequest
 
 __all__ = [  # the engine's request types, re-exported: ui/ reaches the engine only through workers/
     "DEFAULT_ITERATIONS",
+    "PARAMS",
     "TASK_NAMES",
     "TASKS",
     "EditParams",

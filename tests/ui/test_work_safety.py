@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -138,23 +139,34 @@ def test_autosave_failure_shows_in_the_status_bar(window, qtbot, small_png, tmp_
     assert w.session.is_dirty()  # nothing was lost: the document is still there, unsaved
 
 
-def run_child(project: Path, action: str, recovery_dir: Path) -> str:
+def run_child(project: Path, action: str, recovery_dir: Path, timeout_s: float = 240) -> str:
+    """Start the app in a child process, wait for its READY (snapshot written), then SIGKILL it."""
     env = dict(os.environ, GENCURVE_RECOVERY_DIR=str(recovery_dir), QT_QPA_PLATFORM="offscreen")
+    log = open(recovery_dir.parent / f"child-{action}.log", "w+")  # noqa: SIM115 - a file, never a full pipe
     child = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("crash_child.py")), str(project), action, str(recovery_dir)],
         stdout=subprocess.PIPE,
+        stderr=log,
         text=True,
         env=env,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(child.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout_s)
     try:
-        line = child.stdout.readline()
-        assert line.startswith("READY"), line
+        assert lines and lines[0].startswith("READY"), f"child never got ready: {lines}"
         child.send_signal(signal.SIGKILL)
         child.wait(30)
     finally:
         if child.poll() is None:
             child.kill()
-    return line.split()[1]
+            child.wait(30)
+        log.seek(0)
+        err = log.read()
+        log.close()
+    assert child.returncode == -signal.SIGKILL, err[-2000:]
+    return lines[0].split()[1]
 
 
 @pytest.mark.parametrize("action", ["stroke", "edit"])
