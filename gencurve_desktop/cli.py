@@ -121,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact-cells", type=int, default=2, help="cells timed for the exact-map estimate (default: 2)")
     p.add_argument(
         "--parts",
-        default="inversion,curve,saliency,exact,edit",
-        help="comma-separated figures to time (default: all); the others are null in the JSON",
+        default="inversion,curve,saliency,exact,edit,gradient",
+        help="comma-separated figures to time (default: all but edit_total); the others are null in the JSON",
     )
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run (full-size models on a CPU)")
     p.add_argument(
@@ -290,6 +290,7 @@ def cmd_edit(args, progress) -> dict:
         "iterations": result.iterations,
         "seconds": round(result.seconds, 3),
         "loss": result.loss,
+        "loss_kind": result.loss_kind,
         "curve_distance_before": result.curve_distance_before,
         "curve_distance_after": result.curve_distance_after,
         "output": str(out),
@@ -422,7 +423,23 @@ def _print_result(result: dict) -> int:
 
 def run() -> None:
     """Console-script wrapper."""
-    sys.exit(main())
+    exit_with(main())
+
+
+def exit_with(code: int) -> None:
+    """End the process with ``code``: later signals are ignored and nothing at shutdown can change the code
+    (an interrupt caught above must not turn into Python's own exit-by-signal during finalisation)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

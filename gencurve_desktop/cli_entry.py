@@ -4,7 +4,6 @@ module has even been imported they end the program quietly (nothing has been wri
 
 import os
 import signal
-import sys
 
 
 def _before_main(signum, frame) -> None:
@@ -18,9 +17,9 @@ def run() -> None:
     """Install the early signal handlers, then run ``gencurve_desktop.cli.main``."""
     signal.signal(signal.SIGINT, _before_main)
     signal.signal(signal.SIGTERM, _before_main)
-    from gencurve_desktop.cli import main
+    from gencurve_desktop.cli import exit_with, main
 
-    sys.exit(main())
+    exit_with(main())
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ from gencurve_desktop.engine.requests import EditParams, EditRequest
 from gencurve_desktop.engine.saliency import estimated_rate_maps
 
 BENCH_TASKS = ("remove", "saliency-down")
-PARTS = ("inversion", "curve", "saliency", "exact", "edit")
+PARTS = ("inversion", "curve", "saliency", "exact", "edit", "edit_total", "gradient")
+DEFAULT_PARTS = ("inversion", "curve", "saliency", "exact", "edit", "gradient")
 
 
 def device_name(device: torch.device) -> str:
@@ -89,7 +90,7 @@ def run_benchmark(
     exact_cells: int = 2,
     probes: int = 64,
     log: Callable[[str], None] = lambda s: None,
-    parts: tuple[str, ...] = PARTS,
+    parts: tuple[str, ...] = DEFAULT_PARTS,
     warmup: bool = True,
     jvp_chunk: int | None = None,
 ) -> dict:
@@ -155,6 +156,28 @@ def run_benchmark(
             _sync(dev)
             per_task[task] = run_edit(model, EditRequest(task, rgb, mask, ref, params)).seconds_per_iteration
 
+    # 6. a whole default edit (transfer, 150 iterations), set-up and reports included
+    edit_total_s = None
+    if "edit_total" in parts:
+        log("edit total (transfer, 150 iterations)")
+        mask = np.zeros((size, size), bool)
+        mask[size // 3 : size // 2, size // 3 : size // 2] = True
+        request = EditRequest("transfer", rgb, mask, (size // 8, size // 8), EditParams(steps=steps))
+        start = time.perf_counter()
+        result = run_edit(model, request)
+        edit_total_s = (time.perf_counter() - start, result.seconds_per_iteration * result.iterations)
+
+    # 7. how faithful the default gradient is: cosine of dL/dx_T against full backprop
+    gradient = None
+    if "gradient" in parts:
+        from gencurve_desktop.engine.gradient_check import gradient_agreement
+
+        log("gradient check")
+        mask = np.zeros((size, size), bool)
+        mask[size // 3 : size // 2, size // 3 : size // 2] = True
+        request = EditRequest("saliency-up", rgb, mask, None, EditParams(steps=steps))
+        gradient = gradient_agreement(model, request, samples=4)
+
     return {
         "device": device_name(dev),
         "model": model.model_id,
@@ -172,6 +195,10 @@ def run_benchmark(
         "saliency_speedup": _round(exact_estimate_s / saliency_s, 1) if exact_estimate_s and saliency_s else None,
         "edit_iteration_s": _round(max(per_task.values()), 4) if per_task else None,
         "edit_iteration_s_by_task": {k: round(v, 4) for k, v in per_task.items()},
+        "edit_total_s": _round(edit_total_s[0], 2) if edit_total_s else None,
+        "edit_loop_s": _round(edit_total_s[1], 2) if edit_total_s else None,
+        "gradient_cosine": _round(gradient["backprop"]["cosine_min"], 4) if gradient else None,
+        "gradient_cosine_linearised": _round(gradient["linearised"]["cosine_mean"], 4) if gradient else None,
         "peak_memory_mb": round(peak_memory_mb(dev), 1),
         "torch": torch.__version__,
     }

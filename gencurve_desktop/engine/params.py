@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TASKS = ("transfer", "remove", "saliency-up", "saliency-down", "blend")
-GRADIENTS = ("linearised", "backprop")
+GRADIENTS = ("backprop", "linearised")
 SALIENCY_TASKS = ("saliency-up", "saliency-down", "blend")
 MAX_SEED = 2**63 - 1
 
