@@ -115,8 +115,9 @@ PARAMS: tuple[Param, ...] = (
         "gradient",
         "--gradient",
         str,
-        "linearised",
-        help="how gradients reach x_T (see README)",
+        "backprop",
+        help="how gradients reach x_T: backprop through the DDIM chain with checkpointing (faithful, default) "
+        "or linearised (faster approximation); see README",
         label="Gradient",
         choices=GRADIENTS,
     ),

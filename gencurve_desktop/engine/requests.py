@@ -40,9 +40,7 @@ class EditParams:
     seed: int = BY_NAME["seed"].default
     preview_every: int = 10  # emit a decoded preview every n iterations (at refreshes); 0: never
     max_side: int = 1024  # working-size limit
-    gradient: str = BY_NAME[
-        "gradient"
-    ].default  # how gradients reach x_T: "linearised" chain or full "backprop" (README)
+    gradient: str = BY_NAME["gradient"].default  # how gradients reach x_T (README)
 
     def for_task(self, task: str) -> EditParams:
         """These parameters with the task's default iteration count filled in."""
