@@ -103,9 +103,14 @@ class CanvasView(QGraphicsView):
         self._update_outline(self._last_scene_pos if hasattr(self, "_last_scene_pos") else None)
 
     def _image_xy(self, scene_pos: QPointF) -> tuple[int, int] | None:
-        x, y = int(np.floor(scene_pos.x())), int(np.floor(scene_pos.y()))
+        x, y = self._raw_xy(scene_pos)
         h, w = self.mask.shape
         return (x, y) if 0 <= x < w and 0 <= y < h else None
+
+    @staticmethod
+    def _raw_xy(scene_pos: QPointF) -> tuple[int, int]:
+        """Image coordinates, possibly outside the image (strokes that start or pass outside are clipped)."""
+        return int(np.floor(scene_pos.x())), int(np.floor(scene_pos.y()))
 
     def _update_outline(self, scene_pos) -> None:
         if scene_pos is None or self.tool not in ("brush", "eraser"):
@@ -151,12 +156,14 @@ class CanvasView(QGraphicsView):
             return
         if event.button() != Qt.LeftButton:
             return super().mousePressEvent(event)
-        xy = self._image_xy(self.mapToScene(event.position().toPoint()))
+        scene_pos = self.mapToScene(event.position().toPoint())
+        if self.tool in ("brush", "eraser"):  # also from the margin: the stroke paints where it meets the image
+            self.begin_stroke(*self._raw_xy(scene_pos))
+            return
+        xy = self._image_xy(scene_pos)
         if xy is None:
             return
-        if self.tool in ("brush", "eraser"):
-            self.begin_stroke(*xy)
-        elif self.tool == "reference":
+        if self.tool == "reference":
             self.referenceClicked.emit(*xy)
         elif self.tool == "probe":
             self.probeClicked.emit(*xy)
@@ -173,8 +180,9 @@ class CanvasView(QGraphicsView):
         self._update_outline(scene_pos)
         xy = self._image_xy(scene_pos)
         self.cursorMoved.emit(*(xy or (-1, -1)))
-        if xy is not None and event.buttons() & Qt.LeftButton:
-            self.continue_stroke(*xy)
+        if event.buttons() & Qt.LeftButton:  # outside the image too: the segment up to the edge is painted
+            self.continue_stroke(*self._raw_xy(scene_pos))
+        super().mouseMoveEvent(event)  # keeps the view's idea of the mouse position current
 
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
@@ -185,7 +193,16 @@ class CanvasView(QGraphicsView):
             self.end_stroke()
 
     def wheelEvent(self, event) -> None:
+        """Zoom about the image point under the cursor: it stays under the cursor."""
+        pos = event.position().toPoint()
+        before = self.mapToScene(pos)
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)
         self.zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
+        self.setTransformationAnchor(anchor)
+        drift = self.mapFromScene(before) - pos
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -64,6 +67,24 @@ def _value(widget):
     return widget.currentText() if isinstance(widget, QComboBox) else widget.value()
 
 
+TOOL_KEYS = {Qt.Key_B, Qt.Key_E, Qt.Key_R, Qt.Key_P, Qt.Key_M}
+
+
+class ToolKeysPassThrough(QObject):
+    """Number fields take no letters: the single-letter tool keys (B, E, R, P, M) reach their shortcuts even
+    while a spin box has the focus."""
+
+    def eventFilter(self, watched, event) -> bool:
+        if (
+            event.type() == QEvent.ShortcutOverride
+            and event.key() in TOOL_KEYS
+            and event.modifiers() in (Qt.NoModifier, Qt.KeypadModifier)
+        ):
+            event.ignore()  # not the field's: let the window's shortcut have it
+            return True
+        return False
+
+
 class TaskPanel(QDockWidget):
     def __init__(self, parent=None) -> None:
         super().__init__("Edit", parent)
@@ -113,9 +134,19 @@ class TaskPanel(QDockWidget):
         layout.addWidget(self.eta)
         layout.addWidget(self.preview)
         layout.addStretch(1)
-        self.setWidget(body)
+        scroll = QScrollArea(self)  # the dock may be shorter than its form: it scrolls (768-px screens)
+        scroll.setObjectName("taskScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
         self.task_combo.currentIndexChanged.connect(self._task_changed)
         self._task_changed()
+        self._keys = ToolKeysPassThrough(self)
+        for box in body.findChildren(QAbstractSpinBox):
+            box.installEventFilter(self._keys)
+            box.lineEdit().installEventFilter(self._keys)
 
     def bind_actions(self, run_action, cancel_action) -> None:
         self.run_button.setDefaultAction(run_action)

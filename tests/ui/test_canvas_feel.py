@@ -1,0 +1,94 @@
+"""The canvas as Krita users expect it: zoom about the cursor, strokes that reach the image edge, tool keys
+that work after typing a number, and a window that fits a laptop screen."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QSpinBox
+
+from gencurve_desktop.app import create_main_window
+
+WAIT = 120_000
+
+
+@pytest.fixture
+def window(qtbot, small_png):
+    w = create_main_window("demo", recovery_prompt=False)
+    qtbot.addWidget(w)
+    w.resize(1200, 760)
+    w.show()
+    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
+    w.open_path(small_png)
+    yield w
+    w.discard_and_close()
+
+
+def wheel(view, pos: QPoint, up: bool = True) -> None:
+    ev = QWheelEvent(
+        QPointF(pos),
+        QPointF(view.viewport().mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, 120 if up else -120),
+        Qt.NoButton,
+        Qt.NoModifier,
+        Qt.ScrollUpdate,
+        False,
+    )
+    view.wheelEvent(ev)
+
+
+def test_wheel_zoom_keeps_the_point_under_the_cursor(window):
+    view = window.canvas
+    view.zoom_100()
+    view.zoom_by(12.0)  # the 128² image is far larger than the view: it can scroll every way
+    view.centerOn(64, 64)
+    centre = view.viewport().rect().center()
+    for pos in (centre + QPoint(-120, -80), centre + QPoint(90, 60), centre + QPoint(40, -100)):
+        before = view.mapToScene(pos)
+        wheel(view, pos, up=True)
+        after = view.mapToScene(pos)
+        assert abs(after.x() - before.x()) * view.transform().m11() <= 1.0
+        assert abs(after.y() - before.y()) * view.transform().m22() <= 1.0
+        wheel(view, pos, up=False)
+
+
+def drag(qtbot, view, points) -> None:
+    vp = view.viewport()
+    qtbot.mousePress(vp, Qt.LeftButton, pos=points[0])
+    for p in points[1:]:
+        qtbot.mouseMove(vp, p)
+    qtbot.mouseRelease(vp, Qt.LeftButton, pos=points[-1])
+
+
+def test_a_stroke_from_outside_across_the_image_paints_to_the_edge(window, qtbot):
+    w = window
+    view = w.canvas
+    view.zoom_100()
+    view.zoom_by(2.0)
+    view.centerOn(64, 64)
+    w.set_tool("brush")
+    start = view.mapFromScene(-20.0, 40.5)  # in the grey margin, left of the image
+    end = view.mapFromScene(150.0, 40.5)  # past the right edge, in one fast move
+    drag(qtbot, view, [start, view.mapFromScene(60.0, 40.5), end])
+    row = w.doc.mask[40]
+    assert row[0] and row[-1] and row.all()
+
+
+def test_tool_keys_work_after_a_spin_box_had_focus(window, qtbot):
+    w = window
+    spin = w.task_dock.findChild(QSpinBox, "iterationsSpin")
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus)
+    for key, action in ((Qt.Key_R, w.actionReference), (Qt.Key_E, w.actionEraser), (Qt.Key_B, w.actionBrush)):
+        qtbot.keyClick(spin, key)
+        assert action.isChecked(), action.objectName()
+    assert w.canvas.tool == "brush" and not w.doc.mask.any()  # no dab was painted by R
+    qtbot.keyClick(spin, Qt.Key_5)  # digits still go to the field
+    assert "5" in spin.lineEdit().text()
+
+
+def test_the_window_fits_a_1024x640_screen(window):
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 640, hint
+    np.testing.assert_array_less([window.minimumSize().width(), window.minimumSize().height()], [1025, 641])
