@@ -279,7 +279,7 @@ def cmd_edit(args, progress) -> dict:
     request = EditRequest(args.task, rgb, mask, ref, params)
     request.validate()
     model = _load(args, progress)
-    result = run_edit(model, request, lambda ev: progress("edit", ev.iteration, ev.total))
+    result = run_edit(model, request, lambda ev: progress(f"edit: {ev.phase}", ev.iteration, ev.total))
     writes = [(out, image_writer(result.image, out))]  # 1. image and project appear together or not at all
     if project is not None:
         data = ora_bytes(project_document(rgb, result))

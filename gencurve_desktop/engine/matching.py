@@ -53,6 +53,22 @@ class EditProgress:
     preview: np.ndarray | None = None
     sample: tuple | None = None  # ((row, col), channel, trajectory index n) the loss was taken at
     x_T: torch.Tensor | None = field(default=None, repr=False)  # the x_T the loss and gradient were taken at
+    phase: str = "iterations"  # inverting | curves | iterations | report | decoding
+
+
+PHASES = {
+    "inverting": "Inverting the image",
+    "curves": "Computing the starting curves",
+    "iterations": "Optimising",
+    "report": "Measuring the result",
+    "decoding": "Decoding",
+}
+
+
+def _announce(on_progress, phase: str, total: int) -> None:
+    """A progress event that names the phase the edit has reached (no iteration yet, nothing to plot)."""
+    if on_progress is not None:
+        on_progress(EditProgress(0, total, float("nan"), [], np.zeros(0), None, phase=phase))
 
 
 @dataclass(frozen=True)
@@ -222,6 +238,7 @@ def _run(model, request, on_progress, cancel) -> EditResult:
     blend = torch.from_numpy(omega.astype(np.float32)).to(dev)[None, None]
 
     # 2. encode and invert z0 -> x_T
+    _announce(on_progress, "inverting", p.iterations)
     schedule = ddim.make_schedule(model, p.steps)
     z0 = latents.encode_image(model, framing.frame_image(request.image))
     inversion = ddim.invert(model, z0, schedule, cancel=cancel)
@@ -275,6 +292,7 @@ def _run(model, request, on_progress, cancel) -> EditResult:
         return region_curve, ref_curve, dist, float(fluctuation(region_curve, timesteps, p.t_min))
 
     # 5. the starting trajectory, its curves, and the "before" report
+    _announce(on_progress, "curves", p.iterations)
     traj, s_rates, ref_rates_in = refresh()
     ref_rates = ref_rates_in if ref_in_omega else (curves_on(traj, [ref_cell])[0] if has_ref else None)
     before = report(traj, ref_rates)
@@ -346,7 +364,9 @@ def _run(model, request, on_progress, cancel) -> EditResult:
 
     # 7. the final trajectory (already regenerated at the last iteration), "after" report, decode, composite
     checkpoint(cancel)
+    _announce(on_progress, "report", p.iterations)
     after = report(traj, ref_rates if has_ref else None)
+    _announce(on_progress, "decoding", p.iterations)
     image = _finish(model, traj.z0, framing, request.image, region, p.feather_px)
     checkpoint(cancel)
     return EditResult(

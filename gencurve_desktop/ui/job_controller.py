@@ -16,7 +16,7 @@ from gencurve_desktop.document.document import EditRecord
 from gencurve_desktop.document.layers import Layer
 from gencurve_desktop.errors import GenCurveError
 from gencurve_desktop.workers.bridge import EngineBridge
-from gencurve_desktop.workers.jobs import CurveJob, EditJob, EditRequest, JobEvent, SaliencyJob
+from gencurve_desktop.workers.jobs import PHASES, CurveJob, EditJob, EditRequest, JobEvent, SaliencyJob
 
 PLOT_INTERVAL_MS = 100
 
@@ -62,7 +62,8 @@ class JobController(QObject):
             return False
         w.curve_dock.clear_run()
         self._started = time.monotonic()
-        w.task_dock.show_progress(0, request.params.iterations, None)
+        w.task_dock.show_phase("Starting", request.params.for_task(request.task).iterations)
+        w.task_dock.result_card.hide()
         w.task_dock.preview.clear()
         self.plot_timer.start()
         return True
@@ -102,6 +103,7 @@ class JobController(QObject):
         elif ev.state in ("failed", "cancelled"):
             if on_stop is not None:
                 on_stop()
+            self.w.task_dock.show_outcome("Failed" if ev.state == "failed" else "Cancelled — nothing was changed")
             if ev.state == "failed":
                 self.w.show_error("The job failed", str(ev.value))
             else:
@@ -115,8 +117,14 @@ class JobController(QObject):
             self._flush_plot()
 
     def _edit_progress(self, ev) -> None:
-        elapsed = time.monotonic() - self._started
-        eta = elapsed / ev.iteration * (ev.total - ev.iteration) if ev.iteration else None
+        if ev.phase != "iterations":  # set-up and wrap-up: say what is happening, nothing to plot
+            self.w.task_dock.show_phase(PHASES[ev.phase], ev.total)
+            return
+        if ev.iteration == 1:  # the ETA counts iterations only, not the set-up before them
+            self._first_iteration = (time.monotonic(), 1)
+        start, first = getattr(self, "_first_iteration", (time.monotonic(), 1))
+        done = ev.iteration - first
+        eta = (time.monotonic() - start) / done * (ev.total - ev.iteration) if done > 0 else None
         self.w.task_dock.show_progress(ev.iteration, ev.total, eta)
         self._pending_plot = ev
         if ev.preview is not None and self.w.task_dock.preview_check.isChecked():
@@ -141,6 +149,8 @@ class JobController(QObject):
         w.saliency = None
         w.show_saliency()
         w.statusBar().showMessage(f"{result.title}: {result.iterations} iterations in {result.seconds:.1f} s", 5000)
+        w.task_dock.show_outcome(f"Done: {result.title}")
+        w.task_dock.show_result(result)
         self.editLanded.emit(layer.id)
 
     def _curve_finished(self, point, curves) -> None:

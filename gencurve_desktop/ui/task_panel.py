@@ -124,6 +124,13 @@ class TaskPanel(QDockWidget):
         self.progress.setFormat("%v / %m")
         self.progress.setValue(0)
         self.eta = QLabel("", body)
+        self.eta.setObjectName("jobPhase")
+        self.result_card = QLabel(body)
+        self.result_card.setObjectName("resultCard")
+        self.result_card.setWordWrap(True)
+        self.result_card.setTextFormat(Qt.RichText)
+        self.result_card.setStyleSheet("QLabel#resultCard{border:1px solid #888;border-radius:4px;padding:6px}")
+        self.result_card.hide()
         self.preview = QLabel(body)
         self.preview.setAlignment(Qt.AlignCenter)
         self.preview.setMinimumHeight(0)
@@ -132,6 +139,7 @@ class TaskPanel(QDockWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.eta)
+        layout.addWidget(self.result_card)
         layout.addWidget(self.preview)
         layout.addStretch(1)
         scroll = QScrollArea(self)  # the dock may be shorter than its form: it scrolls (768-px screens)
@@ -186,8 +194,53 @@ class TaskPanel(QDockWidget):
     def show_progress(self, done: int, total: int, eta_s: float | None) -> None:
         self.progress.setMaximum(total)
         self.progress.setValue(done)
-        self.eta.setText("" if eta_s is None else f"about {eta_s:.0f} s left")
+        self.progress.setFormat("%v / %m")
+        left = "" if eta_s is None else f" — about {eta_s:.0f} s left"
+        self.eta.setText(f"Optimising: iteration {done} of {total}{left}")
+
+    def show_phase(self, text: str, total: int) -> None:
+        """A named step before or after the iterations (the bar is busy, the count is the task's)."""
+        self._total = total
+        self.progress.setMaximum(0)  # busy indicator
+        self.progress.setFormat(f"0 / {total}")
+        self.eta.setText(f"{text}…")
+
+    def show_outcome(self, text: str) -> None:
+        """The job ended: the bar stops, the line says how."""
+        self.progress.setMaximum(max(1, getattr(self, "_total", 0), self.progress.maximum()))
+        self.progress.setValue(self.progress.maximum() if text.startswith("Done") else 0)
+        self.progress.setFormat("%v / %m")
+        self.eta.setText(text)
+
+    def show_result(self, result) -> None:
+        """The result card: what was done and whether the figure that matters moved the right way."""
+        self.result_card.setText(result_card_html(result))
+        self.result_card.show()
 
     def show_preview(self, rgb) -> None:
         pix = to_pixmap(rgb)
         self.preview.setPixmap(pix.scaled(220, 220, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+
+
+#: Which way each task wants its figure to move (curve distance: down; fluctuation: by the task).
+WANTED = {"transfer": -1, "remove": -1, "saliency-up": 1, "saliency-down": -1, "blend": -1}
+
+
+def result_card_html(result) -> str:
+    """Before → after of the edit's figure, with a plain verdict, and its provenance."""
+    if result.curve_distance_before is not None and result.curve_distance_after is not None:
+        name, before, after = "Curve distance", result.curve_distance_before, result.curve_distance_after
+        wanted = -1
+    else:
+        name, before, after = "Curve fluctuation", result.fluctuation_before, result.fluctuation_after
+        wanted = WANTED[result.task]
+    good = (after - before) * wanted > 0
+    verdict = "moved as intended" if good else "did not improve — try more iterations or another reference"
+    colour = "#2e7d32" if good else "#c62828"
+    p = result.params
+    return (
+        f"<b>{result.title}</b>: {result.iterations} iterations in {result.seconds:.1f} s<br>"
+        f"{name}: {before:.3f} → <b>{after:.3f}</b> <span style='color:{colour}'>({verdict})</span><br>"
+        f"<small>seed {p.get('seed')}, lr {p.get('lr')}, gradient {p.get('gradient')}, model {result.model_id}"
+        f"{', reference ' + str(tuple(result.ref)) if result.ref else ''}</small>"
+    )

@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gencurve_desktop.engine.matching import PHASES
 from gencurve_desktop.engine.params import PARAMS
 from gencurve_desktop.engine.requests import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams, EditRequest
 
 __all__ = [  # the engine's request types, re-exported: ui/ reaches the engine only through workers/
     "DEFAULT_ITERATIONS",
     "PARAMS",
+    "PHASES",
     "TASK_NAMES",
     "TASKS",
     "EditParams",

@@ -74,6 +74,9 @@ def test_progress_every_iteration_with_curves_and_previews(demo_model, sample_rg
     events = []
     params = EditParams(iterations=6, steps=6, refresh_every=3, preview_every=3)
     run_edit(demo_model, EditRequest("transfer", sample_rgb, mask, (10, 100), params), events.append)
+    phases = [e.phase for e in events]
+    assert phases == ["inverting", "curves"] + ["iterations"] * 6 + ["report", "decoding"]
+    events = [e for e in events if e.phase == "iterations"]
     assert [e.iteration for e in events] == [1, 2, 3, 4, 5, 6]
     assert all(len(e.source_curve) == 6 and len(e.reference_curve) == 6 for e in events)
     assert [e.preview is not None for e in events] == [False, False, True, False, False, True]

@@ -29,7 +29,9 @@ def test_edit_runs_off_the_ui_thread_with_progress(bridge, qtbot, sample_rgb):
     from PySide6.QtCore import QThread
 
     seen = []
-    bridge.worker.progress.connect(lambda ev: seen.append((ev.iteration, QThread.currentThread())))
+    bridge.worker.progress.connect(
+        lambda ev: seen.append((ev.iteration, QThread.currentThread())) if ev.phase == "iterations" else None
+    )
     with qtbot.waitSignal(bridge.worker.editFinished, timeout=WAIT) as blocker:
         assert bridge.submit(EditJob(request(sample_rgb)))
         assert bridge.busy and not bridge.submit(EditJob(request(sample_rgb)))  # one job at a time
