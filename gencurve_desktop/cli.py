@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _StderrProgress:
-    """A tqdm bar on stderr per stage."""
+    """One tqdm bar on stderr at a time: a new stage closes the bars before it, so stacked bars never leave
+    cursor-movement codes in front of the one-line error."""
 
     def __init__(self) -> None:
         self._bars: dict[str, object] = {}
@@ -143,6 +144,7 @@ class _StderrProgress:
 
         bar = self._bars.get(stage)
         if bar is None:
+            self.close()
             bar = self._bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False, dynamic_ncols=True)
         bar.n = done
         bar.refresh()
@@ -152,6 +154,7 @@ class _StderrProgress:
     def close(self) -> None:
         for bar in self._bars.values():
             bar.close()
+        self._bars.clear()
 
 
 def _check_output(path: str, suffixes: tuple[str, ...], inputs: tuple = (), overwrite: bool = False) -> Path:

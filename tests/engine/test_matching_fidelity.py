@@ -47,7 +47,9 @@ def test_logged_loss_is_the_true_loss(demo_model, sample_rgb, mask):
     events = []
     result = run_edit(demo_model, EditRequest("remove", sample_rgb, mask, None, params), events.append)
     schedule = ddim.make_schedule(demo_model, 8)
-    for ev, logged in zip(events, result.loss):
+    steps = [ev for ev in events if ev.phase == "iterations"]
+    assert len(steps) == len(result.loss) == 6
+    for ev, logged in zip(steps, result.loss):
         (cell, channel, n) = ev.sample
         x = ev.x_T
         with torch.no_grad():
@@ -81,7 +83,7 @@ def test_transfer_samples_timesteps_below_t_min(demo_model, sample_rgb, mask):
     params = EditParams(iterations=12, steps=10, t_min=600, refresh_every=6)
     run_edit(demo_model, EditRequest("transfer", sample_rgb, mask, (10, 100), params), events.append)
     ts = ddim.make_schedule(demo_model, 10).timesteps.numpy()
-    assert any(ts[ev.sample[2]] < 600 for ev in events)
+    assert any(ts[ev.sample[2]] < 600 for ev in events if ev.phase == "iterations")
 
 
 def test_outside_omega_the_trajectory_is_the_original_above_t_blend(demo_model, sample_rgb, mask):
