@@ -126,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run (full-size models on a CPU)")
     p.add_argument(
-        "--jvp-chunk", type=int, default=None, help="directions per JVP call for curve/exact (default: per device)"
+        "--jvp-chunk",
+        type=int,
+        default=None,
+        help="directions per JVP call for curve/exact (default: from the free memory, see README)",
     )
     _add_common(p)
     return parser

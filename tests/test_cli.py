@@ -222,3 +222,12 @@ def test_bench_parts_time_only_what_is_asked(capsys):
 
     code, out, err = run_cli(capsys, *args, "--parts", "saliency,teleport")
     assert code == 2 and out == "" and "--parts" in err and err.count("\n") == 1
+
+
+def test_bench_edit_total_times_the_whole_edit_and_its_first_curve(capsys):
+    args = ["bench", "--model", "demo", "--device", "cpu", "--size", "64", "--steps", "4", "--repeats", "1"]
+    code, out, _ = run_cli(capsys, *args, "--parts", "edit_total", "--no-warmup")
+    assert code == 0
+    data = json.loads(out)
+    assert 0 < data["edit_loop_s"] <= data["edit_total_s"]
+    assert 0 < data["edit_first_curve_s"] < data["edit_total_s"] - data["edit_loop_s"] + 0.01

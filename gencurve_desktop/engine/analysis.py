@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from gencurve_desktop.document.framing import Framing, frame_for
 from gencurve_desktop.engine import ddim, latents
 from gencurve_desktop.engine.cancel import CancelToken, ProgressFn, no_progress
 from gencurve_desktop.engine.curves import cell_rates, region_rates
 from gencurve_desktop.engine.devices import oom_guard
+from gencurve_desktop.engine.framing import Framing, frame_for
 from gencurve_desktop.engine.models import DiffusionModel
 from gencurve_desktop.engine.saliency import (
     DEFAULT_PROBES,

@@ -8,14 +8,11 @@ import torch
 from gencurve_desktop.engine.cancel import CancelToken, ProgressFn, checkpoint, no_progress
 from gencurve_desktop.engine.ddim import Trajectory
 from gencurve_desktop.engine.hspace import jvp_norms
+from gencurve_desktop.engine.memory import directions_per_call
 from gencurve_desktop.engine.models import DiffusionModel
 from gencurve_desktop.errors import BadInputError
 
 CHANNELS = 4
-#: How many (primal, tangent) pairs one batched JVP / VJP call carries (memory vs. speed), per device type.
-#: Measured on the 2-core CPU: batched JVPs gain up to 64, vmapped VJPs are fastest in small groups.
-JVP_CHUNK = {"cpu": 64, "mps": 64, "cuda": 256}
-VJP_CHUNK = {"cpu": 8, "mps": 32, "cuda": 64}
 
 
 def channels_for(channel: int | None) -> list[int]:
@@ -27,9 +24,13 @@ def channels_for(channel: int | None) -> list[int]:
     return [channel]
 
 
-def chunk_size(model: DiffusionModel, chunk: int | None, table: dict[str, int] = JVP_CHUNK) -> int:
-    """The batch size for one differentiation call: ``chunk`` if given, else the device's default."""
-    return max(1, chunk or table.get(model.device.type, 8))
+def chunk_size(model: DiffusionModel, chunk: int | None, latent_hw: tuple[int, int], kind: str = "jvp") -> int:
+    """Directions per differentiation call: ``chunk`` if given, else what fits in free memory (engine.memory)."""
+    if chunk is not None:
+        if chunk < 1:
+            raise BadInputError(f"the chunk must be at least 1, got {chunk}")
+        return chunk
+    return directions_per_call(model, latent_hw, kind)
 
 
 def cell_rates(
@@ -66,7 +67,7 @@ def cell_channel_rates(
     directions = [(p, ch) for p in range(len(cells)) for ch in chans]
     n_steps = trajectory.latents.shape[0]
     out = torch.zeros(len(cells), len(chans), n_steps)
-    per_call = chunk_size(model, chunk)
+    per_call = chunk_size(model, chunk, (rows, cols))
     # batch the timesteps as the primal and the directions as vmapped tangents
     t_batch = max(1, min(n_steps, per_call))
     k_batch = max(1, per_call // t_batch)

@@ -11,17 +11,12 @@ import time
 import numpy as np
 import torch
 
-from gencurve_desktop.document.framing import frame_for
-from gencurve_desktop.document.masks import boundary_band
 from gencurve_desktop.engine import ddim, latents
+from gencurve_desktop.engine.chain import generate_blended, grad_checkpointed, grad_full, grad_linearised
 from gencurve_desktop.engine.curves import CHANNELS, cell_channel_rates
-from gencurve_desktop.engine.matching import (
-    generate_blended,
-    grad_checkpointed,
-    grad_full,
-    grad_linearised,
-    sampling_weights,
-)
+from gencurve_desktop.engine.framing import frame_for
+from gencurve_desktop.engine.masks import boundary_band
+from gencurve_desktop.engine.matching import sampling_weights
 from gencurve_desktop.engine.models import DiffusionModel
 from gencurve_desktop.engine.requests import EditRequest
 from gencurve_desktop.engine.tasks import decoder_features, task_loss

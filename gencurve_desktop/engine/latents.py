@@ -11,7 +11,7 @@ from gencurve_desktop.engine.models import DiffusionModel
 @torch.no_grad()
 def encode_image(model: DiffusionModel, rgb: np.ndarray) -> torch.Tensor:
     """H x W x 3 uint8 (sides multiples of 8) -> latent 1 x 4 x H/8 x W/8: ``latent_dist.mean * scaling_factor``."""
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).to(model.device, torch.float32)
+    x = torch.tensor(rgb, dtype=torch.float32, device=model.device)  # a copy: read-only arrays are fine
     x = x.permute(2, 0, 1).unsqueeze(0) / 127.5 - 1.0
     return model.vae.encode(x).latent_dist.mean * model.scaling_factor
 

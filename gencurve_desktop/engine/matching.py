@@ -1,13 +1,7 @@
 """Curve matching (paper §4, Algorithm 1; DESIGN §2): the engine behind the five edits.
 
-How gradients reach x_T from x_t (README "How gradients reach x_T"):
-- ``backprop`` (default): backpropagation through the DDIM chain x_T -> x_t, with activation checkpointing per
-  step (memory: the n latents of the chain plus one U-Net step, whatever n is). Its direction is the true one,
-  and the loss it reports is the loss at the true x_t(x_T).
-- ``linearised`` (opt-in, faster): x_t(x_T) = x_t^cache + g_t (x_T - x_T^cache) with the DDIM noise gain
-  g_t = sqrt(1 - a_t) / sqrt(1 - a_T), the cache regenerated every k iterations. One JVP and its reverse pass
-  per iteration, but its gradient points elsewhere (cosine 0.4-0.6 with the true one on the demo model) and
-  its loss is the loss at the extrapolated state, so the report labels it as an estimate.
+``run_edit`` reads top to bottom as numbered steps; each step is a small helper below it. How a loss at x_t
+reaches x_T (``backprop`` by default, ``linearised`` opt-in) lives in ``engine.chain``.
 """
 
 from __future__ import annotations
@@ -20,20 +14,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from gencurve_desktop.document.framing import LATENT_FACTOR, Framing, frame_for
-from gencurve_desktop.document.masks import boundary_band, composite, feather_alpha, ring
 from gencurve_desktop.engine import ddim, latents
+from gencurve_desktop.engine.analysis import Inversion
 from gencurve_desktop.engine.cancel import CancelToken, checkpoint
+from gencurve_desktop.engine.chain import generate_blended, grad_checkpointed, grad_linearised
 from gencurve_desktop.engine.curves import CHANNELS, cell_channel_rates
 from gencurve_desktop.engine.devices import oom_guard
-from gencurve_desktop.engine.hspace import ad_attention
+from gencurve_desktop.engine.framing import LATENT_FACTOR, Framing, frame_for
+from gencurve_desktop.engine.masks import boundary_band, composite, feather_alpha, ring
 from gencurve_desktop.engine.models import DiffusionModel
-from gencurve_desktop.engine.requests import TASK_NAMES, EditRequest
+from gencurve_desktop.engine.requests import TASK_NAMES, EditParams, EditRequest
 from gencurve_desktop.engine.saliency import fluctuation
 from gencurve_desktop.engine.tasks import decoder_features, task_loss, uses_reference
 from gencurve_desktop.errors import BadInputError, EditFailedError
 
-#: Cells averaged for the region curve in the before/after report.
+__all__ = ["EditProgress", "EditResult", "PHASES", "generate_blended", "run_edit", "sampling_weights"]
+
+#: Cells averaged for the region curve in the before/after report (the representative cell s is one of them).
 REGION_SAMPLE = 4
 #: Width of the ring searched by ``--ref auto``, image pixels.
 AUTO_REF_RING_PX = 24
@@ -65,10 +62,11 @@ PHASES = {
 }
 
 
-def _announce(on_progress, phase: str, total: int) -> None:
-    """A progress event that names the phase the edit has reached (no iteration yet, nothing to plot)."""
+def _announce(on_progress, phase: str, total: int, timesteps=(), source=None, reference=None) -> None:
+    """A progress event that names the phase the edit has reached (no iteration yet; curves when known)."""
     if on_progress is not None:
-        on_progress(EditProgress(0, total, float("nan"), [], np.zeros(0), None, phase=phase))
+        curve = np.zeros(0) if source is None else source
+        on_progress(EditProgress(0, total, float("nan"), [int(t) for t in timesteps], curve, reference, phase=phase))
 
 
 @dataclass(frozen=True)
@@ -115,77 +113,10 @@ def cell_center(framing: Framing, cell: tuple[int, int]) -> tuple[int, int]:
     return min(int(x), framing.size[0] - 1), min(int(y), framing.size[1] - 1)
 
 
-def _spread(cells: np.ndarray, count: int, gen: torch.Generator) -> list[tuple[int, int]]:
-    idx = torch.randperm(len(cells), generator=gen)[:count].sort().values
+def _spread(cells: np.ndarray, count: int, seed: int) -> list[tuple[int, int]]:
+    """``count`` distinct cells drawn (seeded) from ``cells``, in grid order."""
+    idx = torch.randperm(len(cells), generator=torch.Generator().manual_seed(seed))[:count].sort().values
     return [tuple(int(v) for v in cells[i]) for i in idx]
-
-
-def generate_blended(model, x_T, orig: torch.Tensor, blend: torch.Tensor, schedule, t_blend, cancel=None):
-    """x_T -> (trajectory N x 4 x h x w, z0), keeping the original outside the mask while t >= t_blend."""
-    ts = schedule.timesteps
-    x = x_T
-    if ts[0] >= t_blend:
-        x = (1 - blend) * orig[0:1] + blend * x
-    out = [x[0]]
-    with torch.no_grad():
-        for n in range(len(schedule)):
-            checkpoint(cancel)
-            x = ddim.generate_step(model, x, schedule, n)
-            if n + 1 < len(schedule):
-                if ts[n + 1] >= t_blend:
-                    x = (1 - blend) * orig[n + 1 : n + 2] + blend * x
-                out.append(x[0])
-    return torch.stack(out), x
-
-
-def _generate_to(model, orig, blend, schedule, t_blend, n: int, x_T: torch.Tensor) -> torch.Tensor:
-    """x_T -> x_t at trajectory index n with the localised blend, differentiably (the "backprop" gradient)."""
-    ts = schedule.timesteps
-    x = (1 - blend) * orig[0:1] + blend * x_T if ts[0] >= t_blend else x_T
-    for m in range(n):
-        x = ddim.generate_step(model, x, schedule, m)
-        if ts[m + 1] >= t_blend:
-            x = (1 - blend) * orig[m + 1 : m + 2] + blend * x
-    return x
-
-
-def _loss_through_chain(loss_at, model, orig, blend, schedule, t_blend, n, x_T):
-    return loss_at(_generate_to(model, orig, blend, schedule, t_blend, n, x_T))
-
-
-def grad_full(loss_at, model, orig, blend, schedule, t_blend, n, x_T) -> tuple[torch.Tensor, torch.Tensor]:
-    """dL/dx_T and L by plain reverse mode through the whole chain, every activation kept (the reference)."""
-    through_chain = functools.partial(_loss_through_chain, loss_at, model, orig, blend, schedule, t_blend, n)
-    with ad_attention():
-        return torch.func.grad_and_value(through_chain)(x_T.detach())
-
-
-def grad_checkpointed(loss_at, model, orig, blend, schedule, t_blend, n, x_T) -> tuple[torch.Tensor, torch.Tensor]:
-    """dL/dx_T and L through the chain x_T -> x_t, recomputing each DDIM step's activations in the backward pass."""
-    from torch.utils.checkpoint import checkpoint as recompute
-
-    ts = schedule.timesteps
-
-    def step(x: torch.Tensor, m: int) -> torch.Tensor:
-        x = ddim.generate_step(model, x, schedule, m)
-        return (1 - blend) * orig[m + 1 : m + 2] + blend * x if ts[m + 1] >= t_blend else x
-
-    x0 = x_T.detach().requires_grad_(True)
-    with torch.enable_grad(), ad_attention():
-        x = (1 - blend) * orig[0:1] + blend * x0 if ts[0] >= t_blend else x0
-        for m in range(n):
-            x = recompute(step, x, m, use_reentrant=False)
-        loss = loss_at(x)
-        (grad,) = torch.autograd.grad(loss, x0)
-    return grad, loss.detach()
-
-
-def grad_linearised(loss_at, cache, gains, x_T_cache, n, x_T) -> tuple[torch.Tensor, torch.Tensor]:
-    """dL/dx_T and L under x_t = x_t^cache + g_t (x_T - x_T^cache): fast, an approximation (see module doc)."""
-    x_t = (cache[n : n + 1] + gains[n] * (x_T.detach() - x_T_cache)).detach()
-    with ad_attention():
-        grad_xt, loss = torch.func.grad_and_value(loss_at)(x_t)
-    return gains[n] * grad_xt, loss
 
 
 def sampling_weights(task: str, has_ref: bool, source_curve: np.ndarray, timesteps: np.ndarray, t_min: int):
@@ -202,7 +133,7 @@ def suggest_reference(model, inversion_traj, framing, mask, cancel=None) -> tupl
     ring_cells = np.argwhere(framing.latent_mask(ring(mask, AUTO_REF_RING_PX)) & ~framing.latent_mask(mask))
     if len(ring_cells) == 0:
         raise BadInputError("no background around the mask to pick a reference from; click one instead")
-    cand = _spread(ring_cells, AUTO_REF_CANDIDATES, torch.Generator().manual_seed(0))
+    cand = _spread(ring_cells, AUTO_REF_CANDIDATES, 0)
     rates = cell_channel_rates(model, inversion_traj, cand, list(range(CHANNELS)), cancel=cancel).mean(1)
     fl = fluctuation(rates, inversion_traj.schedule.timesteps.numpy())
     return cell_center(framing, cand[int(np.argmin(fl))])
@@ -213,136 +144,96 @@ def run_edit(
     request: EditRequest,
     on_progress: Callable[[EditProgress], None] | None = None,
     cancel: CancelToken | None = None,
+    inversion: Inversion | None = None,
 ) -> EditResult:
     """Run one curve-matching edit; raises CancelledError / BadInputError / EditFailedError / OutOfMemoryError.
 
-    Nothing is returned (and nothing changes) unless the edit finishes.
+    ``inversion``: an inversion of this very image by this model (e.g. the desktop's cached one); it is used when
+    its framing and step count are the edit's, and ignored otherwise. Nothing is returned (and nothing changes)
+    unless the edit finishes.
     """
     request.validate()
     with oom_guard():
-        return _run(model, request, on_progress, cancel)
+        return _run(model, request, on_progress, cancel, inversion)
 
 
-def _run(model, request, on_progress, cancel) -> EditResult:
+@dataclass
+class _Setup:
+    """What every step of one edit shares: the model, parameters, the region, the inverted trajectory."""
+
+    model: DiffusionModel
+    task: str
+    p: EditParams
+    framing: Framing
+    region: np.ndarray  # image-size bool: the mask, or its inner boundary band (blend)
+    omega_cells: np.ndarray  # K x 2 latent cells of Ω
+    blend: torch.Tensor  # 1 x 1 x h x w: 1 inside Ω
+    inverted: ddim.Trajectory  # the inversion of the framed image
+    orig: torch.Tensor  # its latents, N x 4 x h x w, on the model's device
+    cancel: CancelToken | None
+    ref: tuple[int, int] | None = None  # the reference pixel (x, y)
+    ref_cell: tuple[int, int] | None = None
+    ref_in_omega: bool = False
+
+    @property
+    def schedule(self) -> ddim.Schedule:
+        return self.inverted.schedule
+
+    @property
+    def timesteps(self) -> np.ndarray:
+        return self.schedule.timesteps.numpy()
+
+    @property
+    def has_ref(self) -> bool:
+        return self.ref_cell is not None
+
+
+def _run(model, request, on_progress, cancel, inversion) -> EditResult:
     start = time.perf_counter()
-    task, p = request.task, request.params.for_task(request.task)
-    dev = model.device
+    p = request.params.for_task(request.task)
 
-    # 1. frame the image; the region Ω is the mask (blend: its inner boundary band)
-    framing = frame_for((request.image.shape[1], request.image.shape[0]), p.max_side)
-    region = boundary_band(request.mask, p.erode_px) if task == "blend" else request.mask
-    if not region.any():
-        raise BadInputError("the boundary band is empty: lower the erosion kernel")
-    omega = framing.latent_mask(region)
-    omega_cells = np.argwhere(omega)
-    blend = torch.from_numpy(omega.astype(np.float32)).to(dev)[None, None]
+    # 1. frame the image and the region Ω (blend: the mask's inner boundary band)
+    framing, region, omega = _frame_region(request, p)
 
-    # 2. encode and invert z0 -> x_T
+    # 2. encode and invert z0 -> x_T, or reuse this image's inversion
     _announce(on_progress, "inverting", p.iterations)
-    schedule = ddim.make_schedule(model, p.steps)
-    z0 = latents.encode_image(model, framing.frame_image(request.image))
-    inversion = ddim.invert(model, z0, schedule, cancel=cancel)
-    orig = inversion.latents.to(dev)
+    inverted = _inverted(model, request.image, framing, p.steps, inversion, cancel)
+    blend = torch.from_numpy(omega.astype(np.float32)).to(model.device)[None, None]
+    orig = inverted.latents.to(model.device)
+    e = _Setup(model, request.task, p, framing, region, np.argwhere(omega), blend, inverted, orig, cancel)
 
-    # 3. the reference pixel q (given, suggested, or none: pseudo curve / saliency)
-    ref = request.ref
-    if ref == "auto":
-        ref = suggest_reference(model, inversion, framing, request.mask, cancel)
-    has_ref = ref is not None and uses_reference(task, True)
-    ref_cell = framing.to_latent_cell(*ref) if has_ref else None
-    ref_in_omega = has_ref and bool(omega[ref_cell])
+    # 3. the reference pixel q: given, suggested ("auto"), or none (pseudo curve, saliency losses)
+    _place_reference(e, request, omega)
 
-    # 4. x_T is the optimisation variable; the representative source cell s is Ω's most central cell
-    gen = torch.Generator().manual_seed(p.seed)
+    # 4. the representative source cell s, the report's cells (s among them), x_T and its optimiser
+    s_cell = _central_cell(e.omega_cells)
+    report_cells = [s_cell] + _spread(_without(e.omega_cells, s_cell), REGION_SAMPLE - 1, p.seed)
     x_T = orig[0:1].clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x_T], lr=p.lr)
-    centroid = omega_cells.mean(0)
-    s_cell = tuple(int(v) for v in omega_cells[np.argmin(((omega_cells - centroid) ** 2).sum(1))])
-    report_cells = _spread(omega_cells, REGION_SAMPLE, torch.Generator().manual_seed(p.seed))
-    timesteps = schedule.timesteps.numpy()
-    if not uses_reference(task, has_ref) and not (timesteps >= p.t_min).any():
-        raise BadInputError(f"t_min={p.t_min} excludes every timestep")
-    alphas = schedule.alphas
-    gains = ((1 - alphas) / (1 - alphas[0])).sqrt().float()
 
-    def curves_on(traj: ddim.Trajectory, cells):
-        return cell_channel_rates(model, traj, cells, list(range(CHANNELS)), cancel=cancel)  # P x C x N
-
-    def refresh():
-        traj_latents, z = generate_blended(model, x_T.detach(), orig, blend, schedule, p.t_blend, cancel)
-        traj = ddim.Trajectory(z0=z, latents=traj_latents, schedule=schedule)
-        cells = [s_cell] + ([ref_cell] if ref_in_omega else [])
-        rates = curves_on(traj, cells)
-        if not (np.isfinite(rates).all() and torch.isfinite(traj_latents).all()):
-            raise EditFailedError(
-                "the model produced NaN or inf values; try fp32 (--dtype fp32) or a lower learning rate"
-            )
-        return traj, rates[0], (rates[1] if ref_in_omega else None)
-
-    def report(traj: ddim.Trajectory, ref_rates):
-        region_curve = curves_on(traj, report_cells).mean(axis=(0, 1))
-        ref_curve = None if ref_rates is None else ref_rates.mean(0)
-        keep = timesteps >= p.t_min
-        if ref_curve is not None:
-            dist = float(np.abs(region_curve - ref_curve)[keep].mean())
-        elif task == "remove":
-            dist = float(region_curve[keep].mean())  # distance to the pseudo curve (0 above t_min)
-        else:
-            dist = None
-        return region_curve, ref_curve, dist, float(fluctuation(region_curve, timesteps, p.t_min))
-
-    # 5. the starting trajectory, its curves, and the "before" report
+    # 5. the starting trajectory and curves (shown at once), then the "before" report
     _announce(on_progress, "curves", p.iterations)
-    traj, s_rates, ref_rates_in = refresh()
-    ref_rates = ref_rates_in if ref_in_omega else (curves_on(traj, [ref_cell])[0] if has_ref else None)
-    before = report(traj, ref_rates)
+    traj, s_rates, ref_rates = _refresh(e, x_T, s_cell, None)
+    _announce(on_progress, "curves", p.iterations, e.timesteps, s_rates.mean(0), _mean(ref_rates))
+    before = _report(e, traj, s_rates, report_cells, ref_rates)
+
+    # 6. the optimisation loop: sample (p, channel, t), loss at x_t, gradient to x_T, Adam; refresh every k
+    gen = torch.Generator().manual_seed(p.seed)
     cache, x_T_cache = traj.latents, x_T.detach().clone()
     features_orig: dict[int, list[torch.Tensor]] = {}
-
-    # 6. the optimisation loop
     losses: list[float] = []
     loop_start = time.perf_counter()
     for it in range(p.iterations):
         checkpoint(cancel)
-        # 6a. sample p uniformly in Ω, a channel, and t in proportion to the source curve (t >= t_min)
-        cell = tuple(int(v) for v in omega_cells[int(torch.randint(len(omega_cells), (1,), generator=gen))])
-        channel = int(torch.randint(CHANNELS, (1,), generator=gen))
-        weights = sampling_weights(task, has_ref, s_rates.mean(0), timesteps, p.t_min)
-        n = int(torch.multinomial(weights, 1, generator=gen))
-        t = schedule.timesteps[n : n + 1].to(dev)
-        target = float(ref_rates[channel, n]) if ref_rates is not None else None
-        feats0 = None
-        if task.startswith("saliency") or task == "blend":
-            if n not in features_orig:
-                with torch.no_grad():
-                    features_orig[n] = [f.detach() for f in decoder_features(model, orig[n : n + 1], t)]
-            feats0 = features_orig[n]
-        # 6b. the loss at x_t and its gradient with respect to x_T
-        loss_at = functools.partial(
-            task_loss, task, model, t=t, cell=cell, channel=channel, target=target, lam=p.lam, features_orig=feats0
-        )
+        cell, channel, n = _sample(e, gen, s_rates)
+        loss_at = _loss_at(e, cell, channel, n, ref_rates, features_orig)
         state = x_T.detach().clone()
-        if p.gradient == "backprop":
-            grad_xT, loss = grad_checkpointed(loss_at, model, orig, blend, schedule, p.t_blend, n, state)
-        else:
-            grad_xT, loss = grad_linearised(loss_at, cache, gains, x_T_cache, n, state)
-        value = float(loss)
-        if not np.isfinite(value) or not torch.isfinite(grad_xT).all():
-            raise EditFailedError(f"the loss became {value} at iteration {it + 1}; try a lower learning rate")
-        # 6c. Adam step on x_T
-        optimizer.zero_grad(set_to_none=False)
-        x_T.grad = grad_xT.to(x_T.dtype)
-        optimizer.step()
+        value = _step(e, optimizer, x_T, loss_at, n, state, cache, x_T_cache, it)
         losses.append(value)
-        # 6d. every k iterations: localised modification of x_T, regenerate, refresh curves
         preview = None
         if (it + 1) % p.refresh_every == 0 or it + 1 == p.iterations:
-            with torch.no_grad():
-                if schedule.timesteps[0] >= p.t_blend:
-                    x_T.copy_((1 - blend) * orig[0:1] + blend * x_T)
-            traj, s_rates, new_ref = refresh()
-            if ref_in_omega:
-                ref_rates = new_ref
+            _localise(e, x_T)
+            traj, s_rates, ref_rates = _refresh(e, x_T, s_cell, ref_rates)
             cache, x_T_cache = traj.latents, x_T.detach().clone()
             if p.preview_every and (it + 1) % p.preview_every == 0 and on_progress is not None:
                 preview = _finish(model, traj.z0, framing, request.image, region, p.feather_px)
@@ -352,9 +243,9 @@ def _run(model, request, on_progress, cancel) -> EditResult:
                     it + 1,
                     p.iterations,
                     value,
-                    [int(v) for v in timesteps],
+                    [int(v) for v in e.timesteps],
                     s_rates.mean(0),
-                    None if ref_rates is None else ref_rates.mean(0),
+                    _mean(ref_rates),
                     preview,
                     (cell, channel, n),
                     state,
@@ -362,22 +253,24 @@ def _run(model, request, on_progress, cancel) -> EditResult:
             )
     seconds_loop = time.perf_counter() - loop_start
 
-    # 7. the final trajectory (already regenerated at the last iteration), "after" report, decode, composite
+    # 7. the "after" report on the last regenerated trajectory, then decode and composite
     checkpoint(cancel)
     _announce(on_progress, "report", p.iterations)
-    after = report(traj, ref_rates if has_ref else None)
+    after = _report(e, traj, s_rates, report_cells, ref_rates)
     _announce(on_progress, "decoding", p.iterations)
     image = _finish(model, traj.z0, framing, request.image, region, p.feather_px)
     checkpoint(cancel)
+
+    # 8. the result and its provenance
     return EditResult(
         image=image,
-        task=task,
+        task=e.task,
         params=p.to_dict(),
         model_id=model.model_id,
-        ref=tuple(ref) if ref is not None else None,
+        ref=e.ref,
         iterations=len(losses),
         loss=losses,
-        timesteps=[int(v) for v in timesteps],
+        timesteps=[int(v) for v in e.timesteps],
         source_curve_before=before[0].tolist(),
         source_curve_after=after[0].tolist(),
         reference_curve_before=None if before[1] is None else before[1].tolist(),
@@ -391,6 +284,137 @@ def _run(model, request, on_progress, cancel) -> EditResult:
         mask=request.mask.copy(),
         loss_kind="true" if p.gradient == "backprop" else "linearised estimate",
     )
+
+
+def _frame_region(request: EditRequest, p: EditParams) -> tuple[Framing, np.ndarray, np.ndarray]:
+    """Step 1: the framing, the region Ω in image pixels, and Ω's latent cells (bool, latent size)."""
+    framing = frame_for((request.image.shape[1], request.image.shape[0]), p.max_side)
+    region = boundary_band(request.mask, p.erode_px) if request.task == "blend" else request.mask
+    if not region.any():
+        raise BadInputError("the boundary band is empty: lower the erosion kernel")
+    return framing, region, framing.latent_mask(region)
+
+
+def _inverted(model, image, framing, steps, inversion, cancel) -> ddim.Trajectory:
+    """Step 2: the inversion trajectory of the framed image (x_T first), reused when it is this edit's."""
+    if (
+        inversion is not None
+        and inversion.framing == framing
+        and len(inversion.trajectory.schedule.timesteps) == steps
+        and tuple(inversion.trajectory.latents.shape[-2:]) == framing.latent_shape
+    ):
+        return inversion.trajectory
+    schedule = ddim.make_schedule(model, steps)
+    z0 = latents.encode_image(model, framing.frame_image(image))
+    return ddim.invert(model, z0, schedule, cancel=cancel)
+
+
+def _place_reference(e: _Setup, request: EditRequest, omega: np.ndarray) -> None:
+    """Step 3: the reference pixel and its cell; "auto" picks the calmest curve around the mask."""
+    ref = request.ref
+    if ref == "auto":
+        ref = suggest_reference(e.model, e.inverted, e.framing, request.mask, e.cancel)
+    e.ref = tuple(ref) if ref is not None else None
+    if ref is not None and uses_reference(e.task, True):
+        e.ref_cell = e.framing.to_latent_cell(*ref)
+        e.ref_in_omega = bool(omega[e.ref_cell])
+    if not uses_reference(e.task, e.has_ref) and not (e.timesteps >= e.p.t_min).any():
+        raise BadInputError(f"t_min={e.p.t_min} excludes every timestep")
+
+
+def _central_cell(cells: np.ndarray) -> tuple[int, int]:
+    centroid = cells.mean(0)
+    return tuple(int(v) for v in cells[np.argmin(((cells - centroid) ** 2).sum(1))])
+
+
+def _without(cells: np.ndarray, cell: tuple[int, int]) -> np.ndarray:
+    return cells[~((cells[:, 0] == cell[0]) & (cells[:, 1] == cell[1]))]
+
+
+def _mean(rates: np.ndarray | None) -> np.ndarray | None:
+    return None if rates is None else rates.mean(0)
+
+
+def _curves(e: _Setup, traj: ddim.Trajectory, cells) -> np.ndarray:
+    """Exact rates of ``cells`` on ``traj``, every channel, in one batched call: P x C x N."""
+    if not cells:
+        return np.zeros((0, CHANNELS, len(e.schedule.timesteps)), np.float32)
+    return cell_channel_rates(e.model, traj, list(cells), list(range(CHANNELS)), cancel=e.cancel)
+
+
+def _refresh(e: _Setup, x_T, s_cell, ref_rates):
+    """Regenerate x_T -> z0 with the localised modification and the curves of s (and of q: computed once when
+    q lies outside Ω, where the trajectory never changes; recomputed at every refresh when q is inside Ω)."""
+    traj_latents, z = generate_blended(e.model, x_T.detach(), e.orig, e.blend, e.schedule, e.p.t_blend, e.cancel)
+    traj = ddim.Trajectory(z0=z, latents=traj_latents, schedule=e.schedule)
+    recompute_ref = e.has_ref and (e.ref_in_omega or ref_rates is None)
+    rates = _curves(e, traj, [s_cell] + ([e.ref_cell] if recompute_ref else []))
+    if not (np.isfinite(rates).all() and torch.isfinite(traj_latents).all()):
+        raise EditFailedError("the model produced NaN or inf values; try fp32 (--dtype fp32) or a lower learning rate")
+    return traj, rates[0], (rates[1] if recompute_ref else ref_rates)
+
+
+def _report(e: _Setup, traj, s_rates, report_cells, ref_rates):
+    """The region curve (s's rates reused, the other report cells computed), the reference curve, the curve
+    distance over t >= t_min (to q's curve, or to the pseudo curve for remove) and the region's fluctuation."""
+    others = _curves(e, traj, report_cells[1:])
+    region_curve = np.concatenate([s_rates[None], others]).mean(axis=(0, 1))
+    ref_curve = _mean(ref_rates)
+    keep = e.timesteps >= e.p.t_min
+    if ref_curve is not None:
+        dist = float(np.abs(region_curve - ref_curve)[keep].mean())
+    elif e.task == "remove":
+        dist = float(region_curve[keep].mean())  # distance to the pseudo curve (0 above t_min)
+    else:
+        dist = None
+    return region_curve, ref_curve, dist, float(fluctuation(region_curve, e.timesteps, e.p.t_min))
+
+
+def _sample(e: _Setup, gen: torch.Generator, s_rates: np.ndarray) -> tuple[tuple[int, int], int, int]:
+    """p uniform in Ω, a channel, and the trajectory index n with t drawn in proportion to the source curve."""
+    cells = e.omega_cells
+    cell = tuple(int(v) for v in cells[int(torch.randint(len(cells), (1,), generator=gen))])
+    channel = int(torch.randint(CHANNELS, (1,), generator=gen))
+    weights = sampling_weights(e.task, e.has_ref, s_rates.mean(0), e.timesteps, e.p.t_min)
+    return cell, channel, int(torch.multinomial(weights, 1, generator=gen))
+
+
+def _loss_at(e: _Setup, cell, channel, n, ref_rates, features_orig: dict) -> Callable:
+    """The task's loss as a function of x_t at trajectory index n (features of the original cached per n)."""
+    t = e.schedule.timesteps[n : n + 1].to(e.model.device)
+    target = float(ref_rates[channel, n]) if ref_rates is not None else None
+    feats0 = None
+    if e.task.startswith("saliency") or e.task == "blend":
+        if n not in features_orig:
+            with torch.no_grad():
+                features_orig[n] = [f.detach() for f in decoder_features(e.model, e.orig[n : n + 1], t)]
+        feats0 = features_orig[n]
+    return functools.partial(
+        task_loss, e.task, e.model, t=t, cell=cell, channel=channel, target=target, lam=e.p.lam, features_orig=feats0
+    )
+
+
+def _step(e: _Setup, optimizer, x_T, loss_at, n, state, cache, x_T_cache, it) -> float:
+    """The loss at x_t(x_T) and its gradient with respect to x_T (``e.p.gradient``), then one Adam step."""
+    if e.p.gradient == "backprop":
+        grad_xT, loss = grad_checkpointed(loss_at, e.model, e.orig, e.blend, e.schedule, e.p.t_blend, n, state)
+    else:
+        gains = ((1 - e.schedule.alphas) / (1 - e.schedule.alphas[0])).sqrt().float()
+        grad_xT, loss = grad_linearised(loss_at, cache, gains, x_T_cache, n, state)
+    value = float(loss)
+    if not np.isfinite(value) or not torch.isfinite(grad_xT).all():
+        raise EditFailedError(f"the loss became {value} at iteration {it + 1}; try a lower learning rate")
+    optimizer.zero_grad(set_to_none=False)
+    x_T.grad = grad_xT.to(x_T.dtype)
+    optimizer.step()
+    return value
+
+
+def _localise(e: _Setup, x_T: torch.Tensor) -> None:
+    """The localised modification of x_T itself: outside Ω it is the original's, when t_T >= t_blend."""
+    with torch.no_grad():
+        if e.schedule.timesteps[0] >= e.p.t_blend:
+            x_T.copy_((1 - e.blend) * e.orig[0:1] + e.blend * x_T)
 
 
 def _finish(model, z0, framing: Framing, original: np.ndarray, region: np.ndarray, feather_px: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from gencurve_desktop.engine.cancel import CancelToken, ProgressFn, checkpoint, no_progress
-from gencurve_desktop.engine.curves import VJP_CHUNK, cell_rates, channels_for, chunk_size
+from gencurve_desktop.engine.curves import cell_rates, channels_for, chunk_size
 from gencurve_desktop.engine.ddim import Trajectory
 from gencurve_desktop.engine.hspace import h_shape, vjp_columns
 from gencurve_desktop.engine.models import DiffusionModel
@@ -83,7 +83,7 @@ def estimated_rate_maps(
     hs = h_shape(model, (rows, cols))
     gen = torch.Generator().manual_seed(seed)
     u = torch.randn(probes, 1, *hs, generator=gen).to(model.device, torch.float32)
-    per_call = chunk_size(model, chunk, VJP_CHUNK)
+    per_call = chunk_size(model, chunk, (rows, cols), "vjp")
     t_batch = max(1, min(n_steps, per_call // min(probes, per_call)))
     k_batch = max(1, per_call // t_batch)
     sq = torch.zeros(n_steps, len(chans), rows, cols)

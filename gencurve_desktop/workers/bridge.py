@@ -73,7 +73,9 @@ class EngineWorker(QObject):
             if self.model is None:
                 raise GenCurveError("no model is loaded; choose one in Settings")
             if isinstance(job, EditJob):
-                result = run_edit(self.model, job.request, self._progress(job.kind), token)
+                req, p = job.request, job.request.params
+                inv = self._inversion(req.image, p.steps, token, p.max_side)  # shared with probes and saliency
+                result = run_edit(self.model, req, self._progress(job.kind), token, inversion=inv)
                 self.jobEvent.emit(JobEvent("finished", job.kind, result))  # first: the controller lands it
                 self.editFinished.emit(result)
             elif isinstance(job, CurveJob):
@@ -106,11 +108,12 @@ class EngineWorker(QObject):
 
         return report
 
-    def _inversion(self, image, steps, token):
-        key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, steps)
+    def _inversion(self, image, steps, token, max_side: int = 1024):
+        """The inversion of ``image``, computed once for probes, saliency maps and edits of the same picture."""
+        key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, steps, max_side)
         if key not in self._inversions:
             self._inversions.clear()  # keep one: trajectories of large images are big
-            self._inversions[key] = invert_image(self.model, image, steps, cancel=token)
+            self._inversions[key] = invert_image(self.model, image, steps, max_side, cancel=token)
         return self._inversions[key]
 
 

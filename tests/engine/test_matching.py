@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gencurve_desktop.document.masks import feather_alpha
 from gencurve_desktop.engine.cancel import CancelToken
+from gencurve_desktop.engine.masks import feather_alpha
 from gencurve_desktop.engine.matching import run_edit
 from gencurve_desktop.engine.requests import EditParams, EditRequest
 from gencurve_desktop.errors import BadInputError, CancelledError, EditFailedError, OutOfMemoryError
@@ -75,7 +75,9 @@ def test_progress_every_iteration_with_curves_and_previews(demo_model, sample_rg
     params = EditParams(iterations=6, steps=6, refresh_every=3, preview_every=3)
     run_edit(demo_model, EditRequest("transfer", sample_rgb, mask, (10, 100), params), events.append)
     phases = [e.phase for e in events]
-    assert phases == ["inverting", "curves"] + ["iterations"] * 6 + ["report", "decoding"]
+    assert phases == ["inverting", "curves", "curves"] + ["iterations"] * 6 + ["report", "decoding"]
+    starting = events[2]  # the starting curves are shown before the "before" report and the first iteration
+    assert len(starting.source_curve) == 6 and len(starting.reference_curve) == 6 and starting.iteration == 0
     events = [e for e in events if e.phase == "iterations"]
     assert [e.iteration for e in events] == [1, 2, 3, 4, 5, 6]
     assert all(len(e.source_curve) == 6 and len(e.reference_curve) == 6 for e in events)
@@ -160,3 +162,28 @@ def test_auto_reference_is_outside_the_mask(demo_model, sample_rgb, mask):
     x, y = result.ref
     assert not mask[y, x]
     assert result.curve_distance_before is not None
+
+
+def _count_encodes(model) -> list:
+    calls = []
+    model.vae.encoder.register_forward_hook(lambda *_: calls.append(1))
+    return calls
+
+
+def test_an_edit_reuses_the_inversion_of_its_image(sample_rgb, mask):
+    from gencurve_desktop.engine.analysis import invert_image
+    from gencurve_desktop.engine.models import load_model
+
+    model = load_model("demo", "cpu", "fp32")  # its own copy: the hook stays off the shared fixture
+    params = EditParams(iterations=3, steps=6, refresh_every=2)
+    request = EditRequest("transfer", sample_rgb, mask, (10, 100), params)
+    fresh = run_edit(model, request)
+    inversion = invert_image(model, sample_rgb, steps=6, max_side=params.max_side)
+    encodes = _count_encodes(model)
+    reused = run_edit(model, request, inversion=inversion)
+    assert encodes == []  # neither encoded nor inverted again
+    assert np.array_equal(reused.image, fresh.image) and reused.loss == fresh.loss
+    other = invert_image(model, sample_rgb, steps=8)  # another step count: not this edit's, so not used
+    encodes.clear()
+    again = run_edit(model, request, inversion=other)
+    assert encodes == [1] and np.array_equal(again.image, fresh.image)

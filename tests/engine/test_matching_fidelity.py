@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from gencurve_desktop.document.framing import frame_for
 from gencurve_desktop.engine import ddim, latents
+from gencurve_desktop.engine.framing import frame_for
 from gencurve_desktop.engine.gradient_check import gradient_agreement
 from gencurve_desktop.engine.hspace import ad_attention
 from gencurve_desktop.engine.matching import generate_blended, run_edit, sampling_weights

@@ -69,3 +69,15 @@ def test_model_that_cannot_load(qtbot, tmp_path):
         qtbot.waitUntil(lambda: not b.busy, timeout=WAIT)
     finally:
         b.shutdown()
+
+
+def test_an_edit_after_a_probe_reuses_the_probe_inversion(bridge, qtbot, sample_rgb):
+    encodes = []
+    bridge.worker.model.vae.encoder.register_forward_hook(lambda *_: encodes.append(1))
+    with qtbot.waitSignal(bridge.worker.curveFinished, timeout=WAIT):
+        bridge.submit(CurveJob(sample_rgb, (5, 5), steps=4))
+    qtbot.waitUntil(lambda: not bridge.busy, timeout=WAIT)
+    with qtbot.waitSignal(bridge.worker.editFinished, timeout=WAIT):
+        bridge.submit(EditJob(request(sample_rgb)))  # same image, same steps
+    qtbot.waitUntil(lambda: not bridge.busy, timeout=WAIT)
+    assert encodes == [1]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gencurve_desktop.document.framing import frame_for
+from gencurve_desktop.engine.framing import frame_for
 from gencurve_desktop.errors import BadInputError
 
 

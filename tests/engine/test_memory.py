@@ -1,0 +1,86 @@
+"""Batch sizes of JVP/VJP calls: from the tensor sizes and the free memory, and an estimate that holds."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gencurve_desktop.engine import memory
+from gencurve_desktop.engine.curves import chunk_size
+from gencurve_desktop.engine.models import load_model
+from gencurve_desktop.errors import BadInputError
+
+GiB = 2**30
+
+
+@pytest.fixture(scope="module")
+def sd21():
+    return load_model("sd21-arch", "cpu", "fp32")
+
+
+def test_the_estimate_counts_the_attention_scores_of_the_first_level(sd21):
+    # 512² -> 64 x 64 latent: 4 096 tokens, 5 heads at the first level, fp32
+    one_score_tensor = 5 * 4096**2 * 4
+    assert memory.bytes_per_direction(sd21, (64, 64)) >= one_score_tensor
+    assert 256 * one_score_tensor > 80 * 10**9  # why a fixed table of 256 directions could not work
+
+
+def test_a_24_gb_card_gets_a_batch_that_fits(sd21):
+    free = 20 * GiB  # a 24 GB card with SD 2.1 loaded
+    per_call = memory.directions_per_call(sd21, (64, 64), "jvp", free=free)
+    assert 1 <= per_call < 64
+    assert per_call * memory.bytes_per_direction(sd21, (64, 64)) <= free
+
+
+def test_small_images_keep_the_speed_cap_and_no_memory_still_runs(sd21, demo_model):
+    assert memory.directions_per_call(demo_model, (16, 16), "jvp", free=20 * GiB) == memory.SPEED_CAP["jvp"]["cpu"]
+    assert memory.directions_per_call(demo_model, (16, 16), "vjp", free=20 * GiB) == memory.SPEED_CAP["vjp"]["cpu"]
+    assert memory.directions_per_call(sd21, (128, 128), "jvp", free=1 * GiB) == 1
+
+
+def test_an_explicit_chunk_wins_and_is_checked(demo_model):
+    assert chunk_size(demo_model, 3, (16, 16)) == 3
+    with pytest.raises(BadInputError):
+        chunk_size(demo_model, 0, (16, 16))
+
+
+def test_free_memory_is_read_from_the_host(demo_model):
+    free = memory.free_bytes(demo_model.device)
+    assert free is None or free > 0
+
+
+MEASURE = textwrap.dedent(
+    """
+    import gc, sys, torch
+    from gencurve_desktop.engine.models import load_model
+    from gencurve_desktop.engine.hspace import jvp_norms
+    from gencurve_desktop.engine.memory import bytes_per_direction
+
+    def status(key):
+        for line in open("/proc/self/status"):
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+
+    model, hw = load_model("demo", "cpu", "fp32"), 64
+    x, t = torch.randn(1, 4, hw, hw), torch.tensor([500])
+    peaks = {}
+    for k in (1, 9):
+        tangents = torch.zeros(k, 1, 4, hw, hw)
+        tangents[:, 0, 0, hw // 2, hw // 2] = 1
+        gc.collect()
+        open("/proc/self/clear_refs", "w").write("5")  # reset the peak resident size
+        base = status("VmRSS:")
+        jvp_norms(model, x, t, tangents)
+        peaks[k] = status("VmHWM:") - base
+    print((peaks[9] - peaks[1]) / 8, bytes_per_direction(model, (hw, hw)))
+    """
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's resettable peak RSS")
+def test_the_estimate_is_not_below_the_measured_cost_of_a_direction():
+    out = subprocess.run([sys.executable, "-c", MEASURE], capture_output=True, text=True, check=True).stdout
+    measured, estimate = map(float, out.split())
+    assert 0 < measured <= estimate, (measured, estimate)
