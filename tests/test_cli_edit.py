@@ -12,7 +12,7 @@ from PIL import Image
 
 from gencurve_desktop.cli import main
 from gencurve_desktop.document.images import load_rgb
-from gencurve_desktop.document.masks import feather_alpha
+from gencurve_desktop.engine.masks import feather_alpha
 
 FAST = ["--iterations", "4", "--steps", "4", "--refresh-every", "2", "--device", "cpu"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gencurve_desktop.document.framing import frame_for
 from gencurve_desktop.document.images import load_mask, load_rgb
+from gencurve_desktop.engine.framing import frame_for
 from gencurve_desktop.errors import BadInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
