@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from gencurve_desktop import __version__
+from gencurve_desktop.cli_progress import StderrProgress
 from gencurve_desktop.cli_project import cmd_project, project_document
 from gencurve_desktop.document.images import IMAGE_OUTPUTS
 from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError, NonFiniteError
@@ -133,31 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p)
     return parser
-
-
-class _StderrProgress:
-    """One tqdm bar on stderr at a time: a new stage closes the bars before it, so stacked bars never leave
-    cursor-movement codes in front of the one-line error."""
-
-    def __init__(self) -> None:
-        self._bars: dict[str, object] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        bar = self._bars.get(stage)
-        if bar is None:
-            self.close()
-            bar = self._bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False, dynamic_ncols=True)
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    def close(self) -> None:
-        for bar in self._bars.values():
-            bar.close()
-        self._bars.clear()
 
 
 def _check_output(path: str, suffixes: tuple[str, ...], inputs: tuple = (), overwrite: bool = False) -> Path:
@@ -375,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     import signal
 
-    progress = _StderrProgress()
+    progress = StderrProgress()
     try:
         if sys.stdout is None or sys.stdout.closed:
             raise BadInputError("standard output is closed: there is nowhere to write the JSON result")
