@@ -9,6 +9,9 @@ import sys
 from gencurve_desktop import __version__
 
 
+_GC = None  # the one UI-thread garbage collector (see _collect_garbage_on_the_ui_thread)
+
+
 def _application():
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -22,7 +25,20 @@ def _application():
         app.setOrganizationName("GenCurve")
         app.setDesktopFileName("gencurve-desktop")  # matches the menu entry packaging/linux/install.sh writes
     app.setWindowIcon(QIcon(str(icon_path())))
+    _collect_garbage_on_the_ui_thread(app)
     return app
+
+
+def _collect_garbage_on_the_ui_thread(app) -> None:
+    """Python's cyclic garbage collector runs in whichever thread happens to allocate; when that is the engine's
+    worker thread and the garbage holds Qt widgets (a closed window, a dialog), Qt deadlocks or crashes destroying
+    them there (seen in the test suite: the worker stuck in QObject::~QObject under gc while the UI thread waited).
+    pyqtgraph's GarbageCollector turns automatic collection off and collects on a UI-thread timer instead."""
+    global _GC
+    if _GC is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _GC = GarbageCollector(interval=0.5)
 
 
 def create_main_window(model: str | None = "demo", recovery_prompt: bool = True):

@@ -1,9 +1,13 @@
-"""Screenshots of the main window before and after a demo edit, in a real X server (run under Xvfb).
+"""Screenshots of the main window around a demo edit, in a real X server (run under Xvfb), at 1280x720.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python3 scripts/screenshots.py OUT_DIR
+    xvfb-run -a -s "-screen 0 1280x720x24" python3 scripts/screenshots.py OUT_DIR
 
-Writes OUT_DIR/before.png (sample photo, mask painted, reference placed) and OUT_DIR/after.png (the edit
-landed as a layer, live curves with before/after overlays, a probe curve).
+Writes into OUT_DIR:
+- before.png: the sample photo, the mask painted, the reference placed;
+- progress.png: during the edit (phase, iteration, ETA, live curves);
+- after.png: the edit landed as a layer, before/after curves, a probe curve with its marker on the canvas;
+- result-card.png: the Edit dock's result card (before -> after, verdict);
+- saliency.png: the saliency map overlay with its legend and opacity in the status bar.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
 
 
 def wait_for(signal, timeout_s=600) -> None:
@@ -28,6 +32,21 @@ def settle(ms=300) -> None:
     loop.exec()
 
 
+class ProgressShot(QObject):
+    """Grabs the window once, after the 8th iteration of the running edit."""
+
+    def __init__(self, window, path: Path) -> None:
+        super().__init__()
+        self.window, self.path, self.taken = window, path, False
+
+    @Slot(object)
+    def on_event(self, event) -> None:
+        if event.state == "progress" and getattr(event.value, "iteration", 0) >= 8 and not self.taken:
+            self.taken = True
+            self.window.jobs._flush_plot()
+            self.window.grab().save(str(self.path))
+
+
 def main(out_dir: str) -> int:
     from gencurve_desktop.app import create_main_window
     from gencurve_desktop.paths import sample_image
@@ -35,7 +54,7 @@ def main(out_dir: str) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     w = create_main_window("demo", recovery_prompt=False)
-    w.resize(1600, 1000)
+    w.resize(1280, 720)
     w.show()
     if w.bridge.busy:
         wait_for(w.bridge.worker.modelLoaded)
@@ -46,20 +65,36 @@ def main(out_dir: str) -> int:
     w.doc.references[:] = []
     w.canvas.referenceClicked.emit(470, 120)
     w.task_dock.task_combo.setCurrentIndex(w.task_dock.task_combo.findData("remove"))
-    w.task_dock.iterations.setValue(20)
+    w.task_dock.iterations.setValue(30)
     w.task_dock.steps.setValue(20)
     w.canvas.zoom_fit()
     settle()
     w.grab().save(str(out / "before.png"))
+
+    # 1. during the edit: a frame once a few iterations have run (a QObject receiver: its slot runs on the UI
+    #    thread, where widgets may be grabbed)
+    during = ProgressShot(w, out / "progress.png")
+    w.bridge.worker.jobEvent.connect(during.on_event)
     w.run_edit()
     wait_for(w.editLanded)
+    w.bridge.worker.jobEvent.disconnect(during.on_event)
+
+    # 2. the landed edit, a probe curve, and the result card
     w.set_tool("probe")
     w.canvas.probeClicked.emit(250, 130)
     wait_for(w.bridge.worker.curveFinished)
     settle(600)
     w.grab().save(str(out / "after.png"))
+    w.task_dock.grab().save(str(out / "result-card.png"))
+
+    # 3. the saliency map with its legend
+    w.actionSaliencyMap.trigger()
+    wait_for(w.bridge.worker.saliencyFinished)
+    settle(600)
+    w.grab().save(str(out / "saliency.png"))
     w.discard_and_close()
-    print(f"wrote {out / 'before.png'} and {out / 'after.png'}")
+    names = ", ".join(p.name for p in sorted(out.glob("*.png")))
+    print(f"wrote {names} in {out}")
     return 0
 
 

@@ -16,6 +16,21 @@ from PIL import Image  # noqa: E402
 from gencurve_desktop.paths import resources_dir, sample_image  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _fresh_window_state():
+    """Each test starts with the default window layout and Edit dock values (the window remembers them)."""
+    from gencurve_desktop.settings import settings_path
+
+    if os.path.exists(settings_path()):
+        from PySide6.QtCore import QSettings
+
+        settings = QSettings(settings_path(), QSettings.IniFormat)
+        for group in ("window", "edit"):
+            settings.remove(group)
+        settings.sync()
+    yield
+
+
 @pytest.fixture(scope="session")
 def demo_model():
     from gencurve_desktop.engine.models import load_model

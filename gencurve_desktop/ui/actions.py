@@ -9,7 +9,9 @@ from PySide6.QtGui import QAction, QKeySequence
 
 # name, text, shortcut, slot (a method name of the window, or a "session." / "jobs." path), checkable, tip
 ACTIONS = [
+    ("actionNewFromClipboard", "&New from Clipboard", QKeySequence.New, "tools.new_from_clipboard", False, None),
     ("actionOpen", "&Open…", QKeySequence.Open, "session.open_dialog", False, None),
+    ("actionClose", "&Close", QKeySequence.Close, "tools.close_document", False, None),
     ("actionSave", "&Save", QKeySequence.Save, "session.save", False, None),
     ("actionSaveAs", "Save &As…", QKeySequence.SaveAs, "session.save_as", False, None),
     ("actionExport", "&Export Image…", "Ctrl+E", "session.export_image", False, None),
@@ -21,6 +23,12 @@ ACTIONS = [
     ("actionProbe", "Curve &Probe", "P", "tool_probe", True, "Click any pixel to plot its generation curve"),
     ("actionClearMask", "&Clear Mask", "Ctrl+Shift+A", "clear_mask", False, None),
     ("actionInvertMask", "&Invert Mask", "Ctrl+I", "invert_mask", False, None),
+    ("actionImportMask", "I&mport Mask…", None, "tools.import_mask", False, "Use a black-and-white image as the mask"),
+    ("actionClearReference", "Clear &Reference Point", "Ctrl+Shift+R", "tools.clear_reference", False, None),
+    ("actionShowMask", "Show &Mask Overlay", "Ctrl+H", "tools.toggle_mask", True, "Show or hide the red mask"),
+    ("actionExportSaliency", "Export Saliency Map…", None, "tools.export_saliency", False, None),
+    ("actionShortcuts", "&Keyboard Shortcuts", "F1", "show_shortcuts", False, None),
+    ("actionAbout", "&About GenCurve Desktop", None, "show_about", False, None),
     ("actionRun", "Run", "Ctrl+Return", "run_edit", False, "Run the edit (Ctrl+Enter)"),
     ("actionCancel", "Cancel", "Escape", "jobs.cancel", False, "Cancel the job (Esc)"),
     ("actionSaliencyMap", "&Saliency Map", "M", "toggle_saliency", True, "Show the curve-fluctuation saliency map"),
@@ -35,22 +43,42 @@ ACTIONS = [
 
 MENUS = {
     "&File": [
+        "actionNewFromClipboard",
         "actionOpen",
         "@recent",
         "actionSave",
         "actionSaveAs",
         "actionExport",
         "actionExportMask",
+        "actionExportSaliency",
+        "actionClose",
         None,
         "actionSettings",
         None,
         "actionQuit",
     ],
-    "&Edit": ["actionUndo", "actionRedo", "actionClearMask", "actionInvertMask"],
+    "&Edit": [
+        "actionUndo",
+        "actionRedo",
+        None,
+        "actionClearMask",
+        "actionInvertMask",
+        "actionImportMask",
+        "actionClearReference",
+    ],
     "&Tools": ["actionBrush", "actionEraser", "actionReference", "actionProbe"],
-    "&View": ["actionZoomFit", "actionZoom100", "actionSaliencyMap", "actionCompare", None, "@docks"],
+    "&View": [
+        "actionZoomFit",
+        "actionZoom100",
+        "actionShowMask",
+        "actionSaliencyMap",
+        "actionCompare",
+        None,
+        "@docks",
+    ],
     "&Run": ["actionRun", "actionCancel"],
     "&Curves": ["actionExportPlot", "actionExportCsv", "actionClearProbes"],
+    "&Help": ["actionShortcuts", "actionAbout"],
 }
 TOOLBAR = [
     "actionOpen",
@@ -101,6 +129,7 @@ def make_actions(window) -> None:
         setattr(window, name, a)
     window.actionCancel.setEnabled(False)
     window.actionBrush.setChecked(True)
+    window.actionShowMask.setChecked(True)
 
 
 def make_menus(window) -> None:

@@ -22,6 +22,7 @@ class CanvasView(QGraphicsView):
     referenceClicked = Signal(int, int)
     probeClicked = Signal(int, int)
     brushSizeChanged = Signal(int)
+    zoomChanged = Signal(float)  # view scale, 1.0 = 100 %
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -54,6 +55,7 @@ class CanvasView(QGraphicsView):
         self._last: tuple[int, int] | None = None
         self._pan_from: QPointF | None = None
         self._space = False
+        self.probe_markers: list[QGraphicsEllipseItem] = []
 
     # ---------------------------------------------------------------- content
     def set_image(self, rgb: np.ndarray, fit: bool = False) -> None:
@@ -81,17 +83,41 @@ class CanvasView(QGraphicsView):
         self.saliency_item.setVisible(visible and not self.saliency_item.pixmap().isNull())
         self.saliency_item.setOpacity(opacity)
 
+    def set_mask_visible(self, visible: bool) -> None:
+        """Show or hide the red mask overlay (the mask itself is kept)."""
+        self.mask_item.setVisible(visible)
+
+    def add_probe_marker(self, x: int, y: int, color: str) -> None:
+        """A ring in the probe curve's colour on the probed pixel."""
+        ring = QGraphicsEllipseItem(-5, -5, 10, 10)
+        pen = QPen(QColor(color), 2)
+        pen.setCosmetic(True)
+        ring.setPen(pen)
+        ring.setFlag(QGraphicsEllipseItem.ItemIgnoresTransformations)
+        ring.setPos(x + 0.5, y + 0.5)
+        ring.setZValue(self.marker.zValue())
+        self.scene().addItem(ring)
+        self.probe_markers.append(ring)
+
+    def clear_probe_markers(self) -> None:
+        for ring in self.probe_markers:
+            self.scene().removeItem(ring)
+        self.probe_markers.clear()
+
     # ---------------------------------------------------------------- view
     def zoom_fit(self) -> None:
         self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+        self.zoomChanged.emit(self.transform().m11())
 
     def zoom_100(self) -> None:
         self.resetTransform()
+        self.zoomChanged.emit(1.0)
 
     def zoom_by(self, factor: float) -> None:
         scale = self.transform().m11() * factor
         if 0.02 <= scale <= 64:
             self.scale(factor, factor)
+            self.zoomChanged.emit(scale)
 
     def set_tool(self, tool: str) -> None:
         self.tool = tool

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 PROBE_COLORS = ["#f5c542", "#7bd389", "#c38df2", "#f28d8d", "#8dd3f2", "#f2b48d"]
 
 
 class CurveDock(QDockWidget):
+    probesCleared = Signal()
+
     def __init__(self, parent=None) -> None:
         super().__init__("Generation curves", parent)
         self.setObjectName("curveDock")
@@ -25,7 +27,11 @@ class CurveDock(QDockWidget):
         item.setLabel("bottom", "timestep t (generation runs left to right)")
         item.setLabel("left", "generation rate")
         item.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = item.addLegend(offset=(-10, 10))
+        # top left: t near T, where curves are low (they rise towards t = 0, on the right)
+        self.legend = item.addLegend(offset=(10, 10), brush=pg.mkBrush(32, 32, 36, 210), labelTextSize="8pt")
+        self.placeholder = pg.TextItem("Run an edit, or click a pixel with Curve Probe (P)", color="#9a9aa2")
+        self.placeholder.setParentItem(item.getViewBox())
+        self.placeholder.setPos(20, 20)
         self.timesteps: list[int] = []
         self.source = item.plot([], [], pen=pg.mkPen("#4da3ff", width=2), name="source region")
         self.reference = item.plot([], [], pen=pg.mkPen("#ff8c42", width=2), name="reference")
@@ -47,6 +53,19 @@ class CurveDock(QDockWidget):
         layout.addWidget(self.plot)
         layout.addLayout(buttons)
         self.setWidget(body)
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        """No curve: a hint instead of meaningless axis numbers."""
+        empty = not self.series()
+        self.placeholder.setVisible(empty)
+        for axis in ("left", "bottom"):
+            self.plot.getPlotItem().getAxis(axis).setStyle(showValues=not empty)
+        self.legend.setColumnCount(2 if len(self.probes) > 3 else 1)
+
+    def probe_color(self, index: int) -> str:
+        """The colour of the ``index``-th probe curve (its canvas marker uses the same)."""
+        return PROBE_COLORS[index % len(PROBE_COLORS)]
 
     def set_live(self, timesteps, source, reference) -> None:
         self.timesteps = list(timesteps)
@@ -55,6 +74,7 @@ class CurveDock(QDockWidget):
             self.reference.setData([], [])
         else:
             self.reference.setData(self.timesteps, np.asarray(reference, float))
+        self._update_empty()
 
     def set_before(self, timesteps, source, reference) -> None:
         self.source_before.setData(list(timesteps), np.asarray(source, float))
@@ -62,23 +82,28 @@ class CurveDock(QDockWidget):
             self.reference_before.setData([], [])
         else:
             self.reference_before.setData(list(timesteps), np.asarray(reference, float))
+        self._update_empty()
 
     def clear_run(self) -> None:
         for curve in (self.source, self.reference, self.source_before, self.reference_before):
             curve.setData([], [])
+        self._update_empty()
 
     def add_probe(self, label: str, timesteps, rates) -> None:
-        color = PROBE_COLORS[len(self.probes) % len(PROBE_COLORS)]
+        color = self.probe_color(len(self.probes))
         curve = self.plot.getPlotItem().plot(
             list(timesteps), np.asarray(rates, float), pen=pg.mkPen(color, width=2), name=label
         )
         self.probes.append((label, list(timesteps), np.asarray(rates, float), curve))
+        self._update_empty()
 
     def clear_probes(self) -> None:
         for _, _, _, curve in self.probes:
             self.plot.getPlotItem().removeItem(curve)
             self.legend.removeItem(curve)
         self.probes.clear()
+        self._update_empty()
+        self.probesCleared.emit()
 
     def series(self) -> list[tuple[str, list[int], np.ndarray]]:
         """Every curve on the plot: (label, timesteps, values)."""

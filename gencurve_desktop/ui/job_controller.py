@@ -51,7 +51,7 @@ class JobController(QObject):
         if doc is None or self.bridge.busy:
             return False
         task = w.task_dock.task
-        ref = doc.references[0] if doc.references and task in ("transfer", "remove") else None
+        ref = w.task_dock.reference(doc.references[0] if doc.references else None)
         request = EditRequest(task, doc.composite(), doc.mask.copy(), ref, w.task_dock.params())
         try:
             request.validate()
@@ -117,8 +117,10 @@ class JobController(QObject):
             self._flush_plot()
 
     def _edit_progress(self, ev) -> None:
-        if ev.phase != "iterations":  # set-up and wrap-up: say what is happening, nothing to plot
+        if ev.phase != "iterations":  # set-up and wrap-up: say what is happening; the starting curves when known
             self.w.task_dock.show_phase(PHASES[ev.phase], ev.total)
+            if len(ev.source_curve):
+                self._pending_plot = ev
             return
         if ev.iteration == 1:  # the ETA counts iterations only, not the set-up before them
             self._first_iteration = (time.monotonic(), 1)
@@ -154,7 +156,9 @@ class JobController(QObject):
         self.editLanded.emit(layer.id)
 
     def _curve_finished(self, point, curves) -> None:
-        self.w.curve_dock.add_probe(f"pixel ({point[0]}, {point[1]})", curves.timesteps, curves.rates[0])
+        dock = self.w.curve_dock
+        self.w.canvas.add_probe_marker(point[0], point[1], dock.probe_color(len(dock.probes)))
+        dock.add_probe(f"pixel ({point[0]}, {point[1]})", curves.timesteps, curves.rates[0])
         self.w.statusBar().showMessage(f"Curve of ({point[0]}, {point[1]}) added", 3000)
 
     def _saliency_finished(self, smap) -> None:

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 class LayersPanel(QDockWidget):
     visibilityToggled = Signal(str, bool)
     renamed = Signal(str, str)
-    opacityChanged = Signal(str, float)
+    opacityChanged = Signal(str, float)  # committed: one undo step
+    opacityPreview = Signal(str, float)  # while the slider is dragged: shown, not yet a change
     deleteRequested = Signal(str)
     moveRequested = Signal(str, int)  # layer id, +1 up / -1 down
 
@@ -32,6 +33,10 @@ class LayersPanel(QDockWidget):
         self.opacity = QSlider(Qt.Horizontal, body)
         self.opacity.setRange(0, 100)
         self.opacity.setToolTip("Opacity of the selected layer")
+        self.opacity.setObjectName("layerOpacity")
+        self.opacity_value = QLabel("100 %", body)
+        self.opacity_value.setObjectName("layerOpacityValue")
+        self.opacity_value.setMinimumWidth(40)
         row = QHBoxLayout()
         self.up, self.down, self.delete = QToolButton(body), QToolButton(body), QToolButton(body)
         for button, text, tip in (
@@ -44,6 +49,7 @@ class LayersPanel(QDockWidget):
             row.addWidget(button)
         row.addWidget(QLabel("Opacity"))
         row.addWidget(self.opacity, 1)
+        row.addWidget(self.opacity_value)
         layout = QVBoxLayout(body)
         layout.addWidget(self.list)
         layout.addLayout(row)
@@ -52,6 +58,7 @@ class LayersPanel(QDockWidget):
         self.list.itemChanged.connect(self._item_changed)
         self.list.currentItemChanged.connect(self._current_changed)
         self.opacity.sliderReleased.connect(self._opacity_released)
+        self.opacity.valueChanged.connect(self._opacity_moved)
         self.up.clicked.connect(lambda: self._move(+1))
         self.down.clicked.connect(lambda: self._move(-1))
         self.delete.clicked.connect(self._delete)
@@ -92,6 +99,17 @@ class LayersPanel(QDockWidget):
             self.opacity.blockSignals(True)
             self.opacity.setValue(round(100 * float(item.data(Qt.UserRole + 1))))
             self.opacity.blockSignals(False)
+            self.opacity_value.setText(f"{self.opacity.value()} %")
+
+    def _opacity_moved(self, value: int) -> None:
+        """Dragging shows the opacity live; a keyboard or track click commits at once."""
+        self.opacity_value.setText(f"{value} %")
+        layer_id = self.current_id()
+        if layer_id and not self._filling:
+            if self.opacity.isSliderDown():
+                self.opacityPreview.emit(layer_id, value / 100)
+            else:
+                self.opacityChanged.emit(layer_id, value / 100)
 
     def _opacity_released(self) -> None:
         layer_id = self.current_id()

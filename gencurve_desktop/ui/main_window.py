@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSlider, QUndoView
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QUndoView
 
 from gencurve_desktop.document.changes import MaskStroke, MoveLayer, RemoveLayer, SetLayerProps, SetMask, SetReference
 from gencurve_desktop.document.layers import composite
@@ -22,13 +23,22 @@ from gencurve_desktop.ui.actions import fill_recent, make_actions, make_menus
 from gencurve_desktop.ui.canvas import CanvasView
 from gencurve_desktop.ui.curve_dock import CurveDock
 from gencurve_desktop.ui.document_session import DocumentSession
+from gencurve_desktop.ui.document_tools import DocumentTools
+from gencurve_desktop.ui.help import show_about, show_shortcuts
 from gencurve_desktop.ui.job_controller import JobController
 from gencurve_desktop.ui.layers_panel import LayersPanel
 from gencurve_desktop.ui.model_setup import ModelSetup
+from gencurve_desktop.ui.status_bar import build_status_bar, show_saliency_legend
 from gencurve_desktop.ui.task_panel import TaskPanel
+from gencurve_desktop.ui.window_state import restore_window_state, save_window_state
 from gencurve_desktop.workers.bridge import EngineBridge
 
 DOC_ACTIONS = (
+    "actionClose",
+    "actionImportMask",
+    "actionClearReference",
+    "actionShowMask",
+    "actionExportSaliency",
     "actionSave",
     "actionSaveAs",
     "actionExport",
@@ -61,6 +71,7 @@ class MainWindow(QMainWindow):
         self.bridge = EngineBridge(self)
         self.jobs = JobController(self, self.bridge)
         self.model_setup = ModelSetup(self, self.settings, self.bridge, model)
+        self.tools = DocumentTools(self)
 
         # 2. central canvas and docks
         self.canvas = CanvasView(self)
@@ -100,11 +111,14 @@ class MainWindow(QMainWindow):
         self.canvas.probeClicked.connect(self.jobs.probe)
         self.layers_dock.visibilityToggled.connect(self._layer_visibility)
         self.layers_dock.renamed.connect(self._layer_renamed)
-        self.layers_dock.opacityChanged.connect(lambda i, o: s.push(SetLayerProps(i, opacity=o)))
+        self.layers_dock.opacityChanged.connect(self._layer_opacity)
+        self.layers_dock.opacityPreview.connect(self._layer_opacity_preview)
+        self.curve_dock.probesCleared.connect(self.canvas.clear_probe_markers)
         self.layers_dock.deleteRequested.connect(self._layer_delete)
         self.layers_dock.moveRequested.connect(self._layer_move)
 
         self.resize(1400, 900)
+        restore_window_state(self)  # the last size, dock layout, task and parameters
         s.set_document(None)
         fill_recent(self, s.recent_files())
         self.model_setup.start()
@@ -112,22 +126,10 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, s.offer_recovery)
 
     def _build_status_bar(self) -> None:
-        self.demo_notice = QLabel("  Demo model: random weights, results are not meaningful  ")
-        self.demo_notice.setObjectName("demoNotice")
-        self.demo_notice.setStyleSheet("background:#8a5a00;color:white;font-weight:bold;border-radius:3px")
-        self.demo_notice.setVisible(False)
-        self.coords = QLabel("")
-        self.saliency_opacity = QSlider(Qt.Horizontal)
-        self.saliency_opacity.setObjectName("saliencyOpacity")
-        self.saliency_opacity.setRange(0, 100)
-        self.saliency_opacity.setValue(60)
-        self.saliency_opacity.setMaximumWidth(100)
-        self.saliency_opacity.setToolTip("Saliency overlay opacity")
+        build_status_bar(self)
+        self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.canvas.brushSizeChanged.connect(lambda px: self.brush_label.setText(f"brush {px} px"))
         self.saliency_opacity.valueChanged.connect(lambda _: self.show_saliency())
-        bar = self.statusBar()
-        bar.addWidget(self.coords, 1)
-        for widget in (self.saliency_opacity, self.prediction_label, self.model_label, self.demo_notice):
-            bar.addPermanentWidget(widget)
 
     # ------------------------------------------------------------------ the session's state, for scripts and tests
     doc = property(lambda self: self.session.doc)
@@ -158,6 +160,8 @@ class MainWindow(QMainWindow):
     def _document_changed(self) -> None:
         self.saliency = None
         self.actionSaliencyMap.setChecked(False)
+        self.show_saliency()
+        self.curve_dock.clear_probes()
         has = self.doc is not None
         for name in DOC_ACTIONS:
             getattr(self, name).setEnabled(has and not (name == "actionRun" and self.bridge.busy))
@@ -186,7 +190,15 @@ class MainWindow(QMainWindow):
         self.show_saliency()
 
     def show_saliency(self) -> None:
-        self.canvas.set_saliency(self.saliency, self.actionSaliencyMap.isChecked(), self.saliency_opacity.value() / 100)
+        shown = self.actionSaliencyMap.isChecked()
+        self.canvas.set_saliency(self.saliency, shown, self.saliency_opacity.value() / 100)
+        show_saliency_legend(self, shown and self.saliency is not None)
+
+    def show_about(self) -> None:
+        show_about(self)
+
+    def show_shortcuts(self) -> None:
+        show_shortcuts(self)
 
     # ------------------------------------------------------------------ tools and undoable changes
     def set_tool(self, tool: str) -> None:
@@ -233,6 +245,16 @@ class MainWindow(QMainWindow):
     def _layer_renamed(self, layer_id: str, name: str) -> None:
         if name and self._layer(layer_id).name != name:
             self.session.push(SetLayerProps(layer_id, name=name, label="Rename layer"))
+
+    def _layer_opacity(self, layer_id: str, opacity: float) -> None:
+        if abs(self._layer(layer_id).opacity - opacity) > 1e-9:
+            self.session.push(SetLayerProps(layer_id, opacity=opacity))
+        else:
+            self.refresh()  # a preview that ended where it began
+
+    def _layer_opacity_preview(self, layer_id: str, opacity: float) -> None:
+        layers = [replace(x, opacity=opacity) if x.id == layer_id else x for x in self.doc.layers]
+        self.canvas.set_image(composite(layers, self.doc.size))
 
     def _layer_delete(self, layer_id: str) -> None:
         if len(self.doc.layers) > 1:
@@ -286,6 +308,7 @@ class MainWindow(QMainWindow):
             event.ignore()  # ask first; an answer other than Cancel closes the window again
             self.session.confirm_discard(self._close_now)
             return
+        save_window_state(self)
         self.bridge.shutdown()
         self.session.close()
         super().closeEvent(event)

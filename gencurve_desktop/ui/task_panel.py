@@ -102,6 +102,9 @@ class TaskPanel(QDockWidget):
         for param in PARAMS:
             self.inputs[param.name] = _input(body, param, DEFAULT_ITERATIONS[TASKS[0]])
         self.steps = _spin(body, 2, 1000, d.steps, "DDIM steps N (curve length)")
+        self.auto_ref = QCheckBox("Pick the reference automatically", body)
+        self.auto_ref.setObjectName("autoRefCheck")
+        self.auto_ref.setToolTip("Remove: use the calmest background pixel around the mask as the reference q")
         self.preview_check = QCheckBox("Live preview", body)
         self.preview_check.setToolTip("Decode an intermediate result every 10 iterations")
         form.addRow("Task", self.task_combo)
@@ -112,6 +115,7 @@ class TaskPanel(QDockWidget):
                 form.addRow("DDIM steps", self.steps)
         self._user_set: set[str] = set()
         self.inputs["iterations"].valueChanged.connect(lambda _: self._user_set.add("iterations"))
+        form.addRow(self.auto_ref)
         form.addRow(self.preview_check)
         self.run_button = QToolButton(body)
         self.cancel_button = QToolButton(body)
@@ -186,6 +190,13 @@ class TaskPanel(QDockWidget):
             self.inputs[param.name].setEnabled(used)
             self.inputs[param.name].setToolTip(param.help if used else f"{param.help} — not used by this task")
         self.help.setText(TASK_HELP[self.task])
+        self.auto_ref.setEnabled(self.task == "remove")
+
+    def reference(self, clicked):
+        """The edit's reference: "auto" when asked for (remove), else the clicked point for the tasks that use it."""
+        if self.task == "remove" and self.auto_ref.isChecked():
+            return "auto"
+        return clicked if self.task in ("transfer", "remove") else None
 
     def params(self) -> EditParams:
         values = {param.name: _value(self.inputs[param.name]) for param in PARAMS}

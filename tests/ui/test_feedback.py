@@ -105,9 +105,17 @@ def test_result_card_flags_an_edit_that_made_things_worse():
     from gencurve_desktop.ui.task_panel import result_card_html
 
     worse = SimpleNamespace(
-        task="transfer", title="Semantic transfer", iterations=10, seconds=3.0, curve_distance_before=0.037,
-        curve_distance_after=0.311, fluctuation_before=0.1, fluctuation_after=0.1, params={"seed": 0, "lr": 0.05,
-        "gradient": "backprop"}, model_id="demo", ref=(3, 4),
+        task="transfer",
+        title="Semantic transfer",
+        iterations=10,
+        seconds=3.0,
+        curve_distance_before=0.037,
+        curve_distance_after=0.311,
+        fluctuation_before=0.1,
+        fluctuation_after=0.1,
+        params={"seed": 0, "lr": 0.05, "gradient": "backprop"},
+        model_id="demo",
+        ref=(3, 4),
     )
     html = result_card_html(worse)
     assert "0.037 → <b>0.311</b>" in html and "did not improve" in html

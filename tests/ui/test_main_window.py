@@ -175,13 +175,16 @@ def test_probe_curves_stack_and_export(window, qtbot, small_png, tmp_path):
             qtbot.mouseClick(w.canvas.viewport(), Qt.LeftButton, pos=view_point(w, x, 30))
         qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
     assert [p[0] for p in w.curve_dock.probes] == ["pixel (20, 30)", "pixel (100, 30)"]
+    marks = w.canvas.probe_markers  # each probed pixel is ringed on the canvas in its curve's colour
+    assert [(m.pos().x(), m.pos().y()) for m in marks] == [(20.5, 30.5), (100.5, 30.5)]
+    assert [m.pen().color().name() for m in marks] == [w.curve_dock.probe_color(0), w.curve_dock.probe_color(1)]
     w.curve_dock.export_csv(tmp_path / "c.csv")
     rows = (tmp_path / "c.csv").read_text().splitlines()
     assert rows[0] == "curve,timestep,rate" and len(rows) == 1 + 12
     w.curve_dock.export_png(tmp_path / "c.png")
     assert Image.open(tmp_path / "c.png").size[0] > 50
     w.actionClearProbes.trigger()
-    assert w.curve_dock.probes == []
+    assert w.curve_dock.probes == [] and w.canvas.probe_markers == []
 
 
 def test_saliency_overlay(window, qtbot, small_png):

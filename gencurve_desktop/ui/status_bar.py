@@ -1,0 +1,59 @@
+"""The status bar: cursor position, zoom, brush size, the saliency overlay's legend and opacity, the model."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSlider
+
+from gencurve_desktop.ui.qimage import heat_overlay, to_pixmap
+
+
+def legend_pixmap(width: int = 80, height: int = 10):
+    """The saliency overlay's colour ramp, low (left) to high (right), as drawn on the canvas."""
+    ramp = np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1))
+    rgba = heat_overlay(ramp)
+    rgba[..., 3] = 255
+    return to_pixmap(rgba)
+
+
+def build_status_bar(window) -> None:
+    """Create the status bar's widgets as attributes of ``window`` (object names are the automation contract)."""
+    window.demo_notice = QLabel("  Demo model: random weights, results are not meaningful  ")
+    window.demo_notice.setObjectName("demoNotice")
+    window.demo_notice.setStyleSheet("background:#8a5a00;color:white;font-weight:bold;border-radius:3px")
+    window.demo_notice.setVisible(False)
+    window.coords = QLabel("")
+    window.zoom_label = QLabel("100 %")
+    window.zoom_label.setObjectName("zoomLabel")
+    window.zoom_label.setToolTip("Zoom (Ctrl+0 fit, Ctrl+1 100 %, wheel about the cursor)")
+    window.brush_label = QLabel(f"brush {window.canvas.brush_size} px")
+    window.brush_label.setObjectName("brushLabel")
+    window.brush_label.setToolTip("Brush size ([ and ] change it)")
+    window.saliency_legend = QLabel()
+    window.saliency_legend.setObjectName("saliencyLegend")
+    window.saliency_legend.setPixmap(legend_pixmap())
+    window.saliency_legend.setToolTip("Saliency map: low curve fluctuation (dark) to high (yellow)")
+    window.saliency_caption = QLabel("Saliency  low")
+    window.saliency_high = QLabel("high  opacity")
+    window.saliency_opacity = QSlider(Qt.Horizontal)
+    window.saliency_opacity.setObjectName("saliencyOpacity")
+    window.saliency_opacity.setRange(0, 100)
+    window.saliency_opacity.setValue(60)
+    window.saliency_opacity.setMaximumWidth(90)
+    window.saliency_opacity.setToolTip("Saliency overlay opacity")
+    window.saliency_opacity.setAccessibleName("Saliency overlay opacity")
+    bar = window.statusBar()
+    bar.addWidget(window.coords, 1)
+    saliency = (window.saliency_caption, window.saliency_legend, window.saliency_high, window.saliency_opacity)
+    for widget in (window.zoom_label, window.brush_label, *saliency):
+        bar.addPermanentWidget(widget)
+    for widget in (window.prediction_label, window.model_label, window.demo_notice):
+        bar.addPermanentWidget(widget)
+    show_saliency_legend(window, False)
+
+
+def show_saliency_legend(window, visible: bool) -> None:
+    """The legend and opacity slider are shown while the saliency overlay is."""
+    for widget in (window.saliency_caption, window.saliency_legend, window.saliency_high, window.saliency_opacity):
+        widget.setVisible(visible)

@@ -1,0 +1,68 @@
+"""What the window remembers between sessions: its size and dock layout, and the Edit dock's last task and
+parameters (settings groups ``window/`` and ``edit/``)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
+
+LAYOUT_VERSION = 1  # bump when docks are added or renamed: an old saved layout is then ignored
+
+
+def _edit_widgets(panel) -> dict:
+    """The Edit dock's inputs by settings key."""
+    widgets = {f"edit/{name}": widget for name, widget in panel.inputs.items()}
+    widgets.update({"edit/steps": panel.steps, "edit/preview": panel.preview_check, "edit/auto_ref": panel.auto_ref})
+    return widgets
+
+
+def save_window_state(window) -> None:
+    """Store the geometry, dock layout, task and parameters (called when the window closes)."""
+    s = window.settings
+    s.setValue("window/geometry", window.saveGeometry())
+    s.setValue("window/state", window.saveState(LAYOUT_VERSION))
+    panel = window.task_dock
+    s.setValue("edit/task", panel.task)
+    s.setValue("edit/user_set", sorted(panel._user_set))
+    for key, widget in _edit_widgets(panel).items():
+        if isinstance(widget, QCheckBox):
+            s.setValue(key, widget.isChecked())
+        elif isinstance(widget, QComboBox):
+            s.setValue(key, widget.currentText())
+        else:
+            s.setValue(key, widget.value())
+    s.sync()
+
+
+def restore_window_state(window) -> None:
+    """Bring back what ``save_window_state`` stored; anything missing or unreadable keeps its default."""
+    s = window.settings
+    geometry, state = s.value("window/geometry"), s.value("window/state")
+    if geometry is not None:
+        window.restoreGeometry(geometry)
+    if state is not None:
+        window.restoreState(state, LAYOUT_VERSION)
+    panel = window.task_dock
+    task = s.value("edit/task")
+    index = panel.task_combo.findData(task) if task else -1
+    if index >= 0:
+        panel.task_combo.setCurrentIndex(index)
+    user_set = s.value("edit/user_set", [])
+    user_set = [user_set] if isinstance(user_set, str) else list(user_set or [])
+    for key, widget in _edit_widgets(panel).items():
+        value = s.value(key)
+        if value is None or (key == "edit/iterations" and "iterations" not in user_set):
+            continue  # the task's own iteration count unless the user had set one
+        try:
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(str(value).lower() in ("true", "1"))
+            elif isinstance(widget, QComboBox):
+                i = widget.findText(str(value))
+                if i >= 0:
+                    widget.setCurrentIndex(i)
+            elif isinstance(widget, QSpinBox):
+                widget.setValue(int(value))
+            elif isinstance(widget, QDoubleSpinBox):
+                widget.setValue(float(value))
+        except (TypeError, ValueError):
+            continue  # a hand-edited settings file: keep the default
+    panel._user_set.update(user_set)
