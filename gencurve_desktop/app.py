@@ -8,7 +8,6 @@ import sys
 
 from gencurve_desktop import __version__
 
-
 _GC = None  # the one UI-thread garbage collector (see _collect_garbage_on_the_ui_thread)
 
 

@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("file")
     pe.add_argument("-o", "--output", required=True)
     pe.add_argument("--mask", action="store_true", help="export the project's mask (PNG) instead")
+    pe.add_argument("--alpha", action="store_true", help="keep transparency (PNG, WebP, TIFF) instead of white")
     pe.add_argument("--overwrite", action="store_true", help="allow -o to replace the project file itself")
 
     p = sub.add_parser("bench", help="time inversion, curves, saliency maps and edit iterations (JSON)")

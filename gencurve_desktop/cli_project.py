@@ -30,20 +30,37 @@ def cmd_project(args, progress) -> dict:
         out = check_writable(args.output, (".png",) if args.mask else IMAGE_OUTPUTS, (args.file,), args.overwrite)
     doc = load_ora(args.file)
     if args.project_command == "export":
-        (export_mask if args.mask else export_merged)(doc, out)
-        return {"output": str(out), "size": list(doc.size)}
+        if args.mask:
+            export_mask(doc, out)
+        else:
+            export_merged(doc, out, alpha=args.alpha)
+        return {"output": str(out), "size": list(doc.size), "alpha": bool(args.alpha and not args.mask)}
     edits = {e.id: e for e in doc.edits}
     return {
         "size": list(doc.size),
-        "layers": [
+        "layers": [  # bottom first; "group" is the name of the group a layer sits in
             {
                 "name": ly.name,
                 "visible": ly.visible,
-                "opacity": ly.opacity,
+                "opacity": round(ly.opacity, 3),
+                "mode": ly.composite_op,
+                "group": doc.groups[ly.parent].name if ly.parent in doc.groups else None,
                 "edit": ly.edit_id if ly.edit_id in edits else None,
             }
             for ly in doc.layers
         ],
+        "groups": [
+            {
+                "name": g.name,
+                "visible": g.visible,
+                "opacity": round(g.opacity, 3),
+                "mode": g.composite_op,
+                "isolated": g.isolated,
+                "parent": doc.groups[g.parent].name if g.parent in doc.groups else None,
+            }
+            for g in doc.groups.values()
+        ],
+        "unsupported_modes": [{"name": name, "mode": op} for name, op in doc.unsupported_modes()],
         "edits": [
             {
                 "id": e.id,

@@ -61,12 +61,16 @@ SEPARABLE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "svg:hard-light": _hard_light,
     "svg:soft-light": _soft_light,
     "svg:difference": lambda b, s: np.abs(b - s),
+    # Krita and pyora both draw svg:plus as an additive blend under src-over (not as the Porter-Duff sum of the
+    # W3C text, which saturates sooner); we follow the editors, whose files these are
+    "svg:plus": lambda b, s: np.minimum(1.0, b + s),
 }
 
 
 # ------------------------------------------------------------------------------ non-separable (W3C §9.2 helpers)
 def _lum(c):
-    return 0.3 * c[..., 0:1] + 0.59 * c[..., 1:2] + 0.11 * c[..., 2:3]
+    # Rec. 601 luma as Krita computes it (the W3C text rounds it to 0.3 / 0.59 / 0.11, off by up to 3 levels)
+    return 0.299 * c[..., 0:1] + 0.587 * c[..., 1:2] + 0.114 * c[..., 2:3]
 
 
 def _clip_color(c):
@@ -108,7 +112,6 @@ PORTER_DUFF: dict[str, Callable[[np.ndarray, np.ndarray], tuple]] = {
     "svg:dst-out": lambda a_s, a_b: (0.0, 1.0 - a_s),
     "svg:src-atop": lambda a_s, a_b: (a_b, 1.0 - a_s),
     "svg:dst-atop": lambda a_s, a_b: (1.0 - a_b, a_s),
-    "svg:plus": lambda a_s, a_b: (1.0, 1.0),
 }
 
 SUPPORTED = frozenset(SEPARABLE) | frozenset(NON_SEPARABLE) | frozenset(PORTER_DUFF)

@@ -152,14 +152,25 @@ class MoveLayer(Change):
     layer_id: str
     to: int
     frm: int = 0
+    old_parent: str | None = None
     label: str = "Move layer"
 
     def apply(self, doc: Document) -> None:
+        """One step past a group's edge takes the layer into (or out of) that group, as in Krita: the layer joins
+        the group of the layer it now sits on (at the bottom: of the layer above it), so groups stay contiguous."""
         self.frm = doc.layer_index(self.layer_id)
-        doc.layers.insert(self.to, doc.layers.pop(self.frm))
+        layer = doc.layers.pop(self.frm)
+        doc.layers.insert(self.to, layer)
+        self.old_parent = layer.parent
+        i = doc.layer_index(self.layer_id)
+        neighbour = doc.layers[i - 1] if i > 0 else (doc.layers[i + 1] if i + 1 < len(doc.layers) else None)
+        if neighbour is not None:
+            layer.parent = neighbour.parent
 
     def revert(self, doc: Document) -> None:
-        doc.layers.insert(self.frm, doc.layers.pop(doc.layer_index(self.layer_id)))
+        layer = doc.layers.pop(doc.layer_index(self.layer_id))
+        layer.parent = self.old_parent
+        doc.layers.insert(self.frm, layer)
 
 
 @dataclass
@@ -186,3 +197,29 @@ class SetLayerProps(Change):
     def revert(self, doc: Document) -> None:
         layer = doc.layers[doc.layer_index(self.layer_id)]
         layer.name, layer.visible, layer.opacity = self.old
+
+
+@dataclass
+class SetGroupProps(Change):
+    """Rename, show/hide or change the opacity of a group."""
+
+    group_id: str
+    name: str | None = None
+    visible: bool | None = None
+    opacity: float | None = None
+    old: tuple | None = None
+    label: str = "Group properties"
+
+    def apply(self, doc: Document) -> None:
+        group = doc.groups[self.group_id]
+        self.old = (group.name, group.visible, group.opacity)
+        if self.name is not None:
+            group.name = self.name
+        if self.visible is not None:
+            group.visible = self.visible
+        if self.opacity is not None:
+            group.opacity = min(1.0, max(0.0, float(self.opacity)))
+
+    def revert(self, doc: Document) -> None:
+        group = doc.groups[self.group_id]
+        group.name, group.visible, group.opacity = self.old

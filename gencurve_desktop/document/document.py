@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gencurve_desktop.document.layers import Layer, composite, new_id
+from gencurve_desktop.document.blend import is_supported
+from gencurve_desktop.document.layers import Group, Layer, composite, new_id
 from gencurve_desktop.errors import BadInputError
 
 SCHEMA_VERSION = 1
@@ -38,6 +39,7 @@ class Document:
 
     size: tuple[int, int]  # (width, height)
     layers: list[Layer] = field(default_factory=list)
+    groups: dict[str, Group] = field(default_factory=dict)  # by id; layers and groups name their parent group
     mask: np.ndarray | None = None  # bool H x W
     references: list[tuple[int, int]] = field(default_factory=list)
     edits: list[EditRecord] = field(default_factory=list)
@@ -64,9 +66,17 @@ class Document:
     def height(self) -> int:
         return self.size[1]
 
-    def composite(self) -> np.ndarray:
-        """The merged image (H x W x 3), as shown and as written to mergedimage.png."""
-        return composite(self.layers, self.size)
+    def composite(self, layers: list[Layer] | None = None, alpha: bool = False) -> np.ndarray:
+        """The merged image as shown: H x W x 3 over white, or H x W x 4 keeping transparency (``alpha``), as
+        written to mergedimage.png. ``layers`` draws only those (e.g. the original alone), in their groups."""
+        return composite(
+            self.layers if layers is None else layers, self.size, None if alpha else (255, 255, 255), self.groups
+        )
+
+    def unsupported_modes(self) -> list[tuple[str, str]]:
+        """(layer or group name, composite-op) for every blend mode drawn as normal because it is not implemented."""
+        nodes = [*self.groups.values(), *self.layers]
+        return [(n.name, n.composite_op) for n in nodes if not is_supported(n.composite_op)]
 
     def layer_index(self, layer_id: str) -> int:
         for i, layer in enumerate(self.layers):

@@ -21,12 +21,19 @@ EXPORT_FORMATS = {
 }
 
 
-def export_merged(doc: Document, path: str | os.PathLike) -> None:
-    """Write the merged image; the format follows the extension."""
+#: Formats that keep transparency (``alpha=True``); JPEG has no alpha channel.
+ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
+
+
+def export_merged(doc: Document, path: str | os.PathLike, alpha: bool = False) -> None:
+    """Write the merged image; the format follows the extension. ``alpha`` keeps transparency (PNG, WebP, TIFF)
+    instead of flattening over white."""
     suffix = Path(path).suffix.lower()
     if suffix not in EXPORT_FORMATS:
         raise BadInputError(f"{path}: export as .png, .jpg, .webp or .tif")
-    save_image_atomic(doc.composite(), path, **EXPORT_FORMATS[suffix])
+    if alpha and suffix not in ALPHA_FORMATS:
+        raise BadInputError(f"{path}: {suffix} has no transparency; export as .png, .webp or .tif to keep it")
+    save_image_atomic(doc.composite(alpha=alpha), path, **EXPORT_FORMATS[suffix])
 
 
 def export_mask(doc: Document, path: str | os.PathLike) -> None:

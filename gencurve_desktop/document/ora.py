@@ -17,7 +17,6 @@ import os
 import warnings
 import zipfile
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 import numpy as np
 from defusedxml import ElementTree as SafeET
@@ -26,22 +25,16 @@ from PIL import Image
 from gencurve_desktop.document.atomic import check_target, write_atomic
 from gencurve_desktop.document.document import SCHEMA_VERSION, Document, EditRecord
 from gencurve_desktop.document.images import MAX_IMAGE_PIXELS
-from gencurve_desktop.document.layers import Layer
+from gencurve_desktop.document.ora_stack import GC, read_tree, stack_xml
 from gencurve_desktop.errors import BadInputError
 
 MIMETYPE = b"image/openraster"
-NS = "urn:gencurve:openraster:1"
-GC = f"{{{NS}}}"
 GENCURVE_DIR = "data/gencurve/"
 MAX_ENTRIES = 4096
 MAX_ENTRY_BYTES = 256 * 2**20
 MAX_TOTAL_BYTES = 2 * 2**30
 MAX_RATIO = 400  # uncompressed / compressed; PNG layers never come near it
-MAX_LAYERS = 512
 THUMBNAIL_SIDE = 256
-LAYER_ATTRS = {"name", "src", "x", "y", "opacity", "visibility", "composite-op", "selected"}
-
-ET.register_namespace("gencurve", NS)
 
 
 # ----------------------------------------------------------------------------------------------- writing
@@ -51,32 +44,6 @@ def _png_bytes(pixels: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, "PNG", compress_level=4)
     return buf.getvalue()
-
-
-def _stack_xml(doc: Document, srcs: dict[str, str]) -> bytes:
-    root = ET.Element("image", {"version": "0.0.5", "w": str(doc.width), "h": str(doc.height)})
-    for k, v in doc.extra_image_attrs.items():
-        root.set(k, v)
-    root.set(f"{GC}schema", str(SCHEMA_VERSION))
-    stack = ET.SubElement(root, "stack")
-    for layer in reversed(doc.layers):  # OpenRaster lists the topmost layer first
-        attrs = dict(layer.extra_attrs)
-        attrs.update(
-            {
-                "name": layer.name,
-                "src": srcs[layer.id],
-                "x": "0",
-                "y": "0",
-                "opacity": f"{layer.opacity:.6g}",
-                "visibility": "visible" if layer.visible else "hidden",
-                "composite-op": attrs.get("composite-op", "svg:src-over"),
-                f"{GC}id": layer.id,
-            }
-        )
-        if layer.edit_id:
-            attrs[f"{GC}edit"] = layer.edit_id
-        ET.SubElement(stack, "layer", attrs)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 def _document_json(doc: Document) -> bytes:
@@ -104,13 +71,13 @@ def ora_bytes(doc: Document) -> bytes:
     """The whole .ora file as bytes."""
     buf = io.BytesIO()
     srcs = {layer.id: f"data/layer-{i:03d}-{layer.id}.png" for i, layer in enumerate(doc.layers)}
-    merged = doc.composite()
+    merged = doc.composite(alpha=True)  # the spec: mergedimage.png keeps the image's transparency
     thumb = Image.fromarray(merged)
     thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), MIMETYPE, compress_type=zipfile.ZIP_STORED)
         deflate = zipfile.ZIP_DEFLATED
-        zf.writestr("stack.xml", _stack_xml(doc, srcs), compress_type=deflate)
+        zf.writestr("stack.xml", stack_xml(doc, srcs), compress_type=deflate)
         for layer in doc.layers:
             zf.writestr(srcs[layer.id], _png_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
         zf.writestr("mergedimage.png", _png_bytes(merged), compress_type=zipfile.ZIP_STORED)
@@ -233,30 +200,6 @@ def _int_attr(el, name: str, path: Path, default: int | None = None, lo: int = -
     return value
 
 
-def _float_attr(el, name: str, default: float) -> float:
-    try:
-        v = float(el.get(name, default))
-    except ValueError:
-        return default
-    return min(1.0, max(0.0, v)) if np.isfinite(v) else default
-
-
-def _walk(stack, path: Path, opacity: float = 1.0, visible: bool = True, out=None):
-    """Flatten nested stacks (groups) into (element, effective opacity, effective visibility), topmost first."""
-    out = [] if out is None else out
-    for el in stack:
-        tag = el.tag.split("}")[-1]
-        vis = visible and el.get("visibility", "visible") != "hidden"
-        op = opacity * _float_attr(el, "opacity", 1.0)
-        if tag == "layer":
-            out.append((el, op, vis))
-        elif tag == "stack":
-            _walk(el, path, op, vis, out)
-        if len(out) > MAX_LAYERS:
-            raise BadInputError(f"{path}: more than {MAX_LAYERS} layers")
-    return out
-
-
 def load_ora(path: str | os.PathLike) -> Document:
     """Read an OpenRaster file (ours or any other editor's) into a Document."""
     path = Path(path)
@@ -295,23 +238,19 @@ def load_ora(path: str | os.PathLike) -> Document:
     doc.extra_image_attrs = {
         k: v for k, v in root.attrib.items() if k not in ("version", "w", "h") and not k.startswith(GC)
     }
-    for el, opacity, visible in reversed(_walk(stack, path)):
+    entries, doc.groups = read_tree(stack, path)
+    for el, layer, ox, oy in entries:
         src = el.get("src")
         if not src:
             raise BadInputError(f"{path}: a layer has no src")
         pixels = _decode_png(archive, src, "RGBA")
         canvas = np.zeros((h, w, 4), np.uint8)
-        x, y = _int_attr(el, "x", path, 0), _int_attr(el, "y", path, 0)
+        x, y = ox + _int_attr(el, "x", path, 0), oy + _int_attr(el, "y", path, 0)
         lh, lw = pixels.shape[:2]
         x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + lw), min(h, y + lh)
         if x1 > x0 and y1 > y0:
             canvas[y0:y1, x0:x1] = pixels[y0 - y : y1 - y, x0 - x : x1 - x]
-        extra = {k: v for k, v in el.attrib.items() if k not in LAYER_ATTRS and not k.startswith(GC)}
-        if el.get("composite-op"):
-            extra["composite-op"] = el.get("composite-op")
-        layer = Layer(el.get("name") or "Layer", canvas, visible, opacity, extra_attrs=extra)
-        layer.id = el.get(f"{GC}id") or layer.id
-        layer.edit_id = el.get(f"{GC}edit")
+        layer.pixels = canvas
         doc.layers.append(layer)
 
     # 3. GenCurve's own data, when present
@@ -320,7 +259,7 @@ def load_ora(path: str | os.PathLike) -> Document:
 
     # 4. everything else another editor stored, kept for the next save
     ours = {"mimetype", "stack.xml", "mergedimage.png", "Thumbnails/thumbnail.png"}
-    srcs = {_entry_key(el.get("src", "")) for el, _, _ in _walk(stack, path)}
+    srcs = {_entry_key(el.get("src", "")) for el, *_ in entries}
     for name, info in archive.infos.items():
         if name in ours or name in srcs or name.startswith(GENCURVE_DIR) or info.is_dir():
             continue

@@ -31,6 +31,15 @@ MAX_RECENT = 8
 AUTOSAVE_DEBOUNCE_MS = 1500  # a snapshot follows every change (stroke, edit, layer change) this soon
 
 
+def modes_notice(doc: Document) -> str | None:
+    """One line naming the layers whose blend mode GenCurve draws as normal (kept in the file on save)."""
+    missing = doc.unsupported_modes()
+    if not missing:
+        return None
+    named = ", ".join(f"{name} ({op})" for name, op in missing[:4]) + (" …" if len(missing) > 4 else "")
+    return f"Drawn as Normal here, kept on save — blend modes GenCurve does not implement: {named}"
+
+
 class DocumentSession(QObject):
     """Owns ``doc``, ``path``, ``undo`` and ``key``; emits ``documentChanged`` when another document is current."""
 
@@ -137,7 +146,7 @@ class DocumentSession(QObject):
             return False
         self.set_document(doc, project, origin=path)
         self.add_recent(path)
-        self.message.emit(f"Opened {path.name}", 3000)
+        self.message.emit(modes_notice(doc) or f"Opened {path.name}", 15000 if modes_notice(doc) else 3000)
         return True
 
     def request_open(self, path) -> None:

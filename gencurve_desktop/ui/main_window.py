@@ -16,7 +16,6 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QUndoView
 
 from gencurve_desktop.document.changes import MaskStroke, MoveLayer, RemoveLayer, SetLayerProps, SetMask, SetReference
-from gencurve_desktop.document.layers import composite
 from gencurve_desktop.errors import GenCurveError
 from gencurve_desktop.settings import settings_path
 from gencurve_desktop.ui.actions import fill_recent, make_actions, make_menus
@@ -178,7 +177,7 @@ class MainWindow(QMainWindow):
             self.layers_dock.show_layers([])
             return
         shown = doc.layers[:1] if self.actionCompare.isChecked() else doc.layers
-        self.canvas.set_image(composite(shown, doc.size), fit=fit)
+        self.canvas.set_image(doc.composite(layers=shown), fit=fit)
         self.canvas.set_mask(doc.mask)
         self.canvas.set_reference(doc.references[0] if doc.references else None)
         self.layers_dock.show_layers(doc.layers)
@@ -254,7 +253,7 @@ class MainWindow(QMainWindow):
 
     def _layer_opacity_preview(self, layer_id: str, opacity: float) -> None:
         layers = [replace(x, opacity=opacity) if x.id == layer_id else x for x in self.doc.layers]
-        self.canvas.set_image(composite(layers, self.doc.size))
+        self.canvas.set_image(self.doc.composite(layers=layers))
 
     def _layer_delete(self, layer_id: str) -> None:
         if len(self.doc.layers) > 1:
