@@ -1,38 +1,46 @@
-"""The layers dock: one row per layer (top first) with visibility, opacity, rename, delete and reorder."""
+"""The layers dock: the layer tree (groups expand and collapse, top first) with visibility, opacity, rename,
+delete and reorder. Layers and groups have distinct ids, so every signal carries one id and the window decides
+whether it names a layer or a group."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QSlider,
     QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from gencurve_desktop.document.layers import Layer, layer_tree
+
+ID, OPACITY, KIND = Qt.UserRole, Qt.UserRole + 1, Qt.UserRole + 2
+
 
 class LayersPanel(QDockWidget):
-    visibilityToggled = Signal(str, bool)
+    visibilityToggled = Signal(str, bool)  # layer or group id
     renamed = Signal(str, str)
     opacityChanged = Signal(str, float)  # committed: one undo step
     opacityPreview = Signal(str, float)  # while the slider is dragged: shown, not yet a change
     deleteRequested = Signal(str)
-    moveRequested = Signal(str, int)  # layer id, +1 up / -1 down
+    moveRequested = Signal(str, int)  # layer id, +1 up / -1 down (one step past a group's edge enters or leaves it)
 
     def __init__(self, parent=None) -> None:
         super().__init__("Layers", parent)
         self.setObjectName("layersDock")
         body = QWidget()
-        self.list = QListWidget(body)
-        self.list.setObjectName("layersList")
+        self.tree = QTreeWidget(body)
+        self.tree.setObjectName("layersTree")
+        self.tree.setHeaderHidden(True)
+        self.tree.setToolTip("Double-click to rename; the box shows or hides; groups fold with the arrow")
         self.opacity = QSlider(Qt.Horizontal, body)
         self.opacity.setRange(0, 100)
-        self.opacity.setToolTip("Opacity of the selected layer")
+        self.opacity.setToolTip("Opacity of the selected layer or group")
         self.opacity.setObjectName("layerOpacity")
         self.opacity_value = QLabel("100 %", body)
         self.opacity_value.setObjectName("layerOpacityValue")
@@ -40,8 +48,8 @@ class LayersPanel(QDockWidget):
         row = QHBoxLayout()
         self.up, self.down, self.delete = QToolButton(body), QToolButton(body), QToolButton(body)
         for button, text, tip in (
-            (self.up, "▲", "Move up"),
-            (self.down, "▼", "Move down"),
+            (self.up, "▲", "Move up (past a group's edge: into or out of the group)"),
+            (self.down, "▼", "Move down (past a group's edge: into or out of the group)"),
             (self.delete, "✕", "Delete layer"),
         ):
             button.setText(text)
@@ -51,77 +59,138 @@ class LayersPanel(QDockWidget):
         row.addWidget(self.opacity, 1)
         row.addWidget(self.opacity_value)
         layout = QVBoxLayout(body)
-        layout.addWidget(self.list)
+        layout.addWidget(self.tree)
         layout.addLayout(row)
         self.setWidget(body)
         self._filling = False
-        self.list.itemChanged.connect(self._item_changed)
-        self.list.currentItemChanged.connect(self._current_changed)
+        self._in_change = False
+        self._latest: tuple = ([], None)
+        self._collapsed: set[str] = set()
+        self.tree.itemChanged.connect(self._item_changed)
+        self.tree.currentItemChanged.connect(self._current_changed)
+        self.tree.itemCollapsed.connect(lambda item: self._collapsed.add(item.data(0, ID)))
+        self.tree.itemExpanded.connect(lambda item: self._collapsed.discard(item.data(0, ID)))
         self.opacity.sliderReleased.connect(self._opacity_released)
         self.opacity.valueChanged.connect(self._opacity_moved)
         self.up.clicked.connect(lambda: self._move(+1))
         self.down.clicked.connect(lambda: self._move(-1))
         self.delete.clicked.connect(self._delete)
 
-    def show_layers(self, layers) -> None:
-        """Refill from the document's layers (bottom first in the document, top first here)."""
+    def show_layers(self, layers, groups=None) -> None:
+        """Refill from the document's layers and groups (bottom first there, top first here).
+
+        Inside a row's own change signal the refill waits for the event loop: clearing the tree there would
+        delete the row while Qt is still in its setData (a crash)."""
+        self._latest = (layers, groups)
+        if self._in_change:
+            QTimer.singleShot(0, lambda: self._fill(*self._latest))
+            return
+        self._fill(layers, groups)
+
+    def _fill(self, layers, groups) -> None:
         current = self.current_id()
         self._filling = True
-        self.list.clear()
-        for layer in reversed(layers):
-            item = QListWidgetItem(layer.name)
-            item.setData(Qt.UserRole, layer.id)
-            item.setData(Qt.UserRole + 1, layer.opacity)
-            item.setFlags(item.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsEditable)
-            item.setCheckState(Qt.Checked if layer.visible else Qt.Unchecked)
-            self.list.addItem(item)
-            if layer.id == current:
-                self.list.setCurrentItem(item)
-        if self.list.currentItem() is None and self.list.count():
-            self.list.setCurrentRow(0)
+        self.tree.clear()
+        keep = None
+        for child in reversed(layer_tree(list(layers), groups or {}).children):
+            keep = self._add(self.tree.invisibleRootItem(), child, current) or keep
+        if keep is not None:
+            self.tree.setCurrentItem(keep)
+        elif self.tree.topLevelItemCount():
+            self.tree.setCurrentItem(self.tree.topLevelItem(0))
         self._filling = False
-        self._current_changed(self.list.currentItem(), None)
+        self._current_changed(self.tree.currentItem(), None)
+
+    def _add(self, parent_item, node, current):
+        item = QTreeWidgetItem(parent_item)
+        found = None
+        if isinstance(node, Layer):
+            thing, kind = node, "layer"
+        else:
+            thing, kind = node.group, "group"
+            for child in reversed(node.children):
+                found = self._add(item, child, current) or found
+        item.setText(0, thing.name if kind == "layer" else f"▸ {thing.name}")
+        item.setData(0, ID, thing.id)
+        item.setData(0, OPACITY, thing.opacity)
+        item.setData(0, KIND, kind)
+        item.setFlags(item.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsEditable)
+        item.setCheckState(0, Qt.Checked if thing.visible else Qt.Unchecked)
+        if thing.composite_op != "svg:src-over":
+            item.setToolTip(0, f"blend mode {thing.composite_op.split(':')[-1]}")
+        if kind == "group":
+            item.setExpanded(thing.id not in self._collapsed)
+        return item if thing.id == current else found
+
+    def items(self) -> list[QTreeWidgetItem]:
+        """Every row, top first, depth first (as shown when expanded)."""
+        out = []
+
+        def walk(item):
+            for i in range(item.childCount()):
+                out.append(item.child(i))
+                walk(item.child(i))
+
+        walk(self.tree.invisibleRootItem())
+        return out
+
+    def select(self, item_id: str) -> None:
+        for item in self.items():
+            if item.data(0, ID) == item_id:
+                self.tree.setCurrentItem(item)
 
     def current_id(self) -> str | None:
-        item = self.list.currentItem()
-        return None if item is None else item.data(Qt.UserRole)
+        item = self.tree.currentItem()
+        return None if item is None else item.data(0, ID)
 
-    def _item_changed(self, item) -> None:
+    def current_is_group(self) -> bool:
+        item = self.tree.currentItem()
+        return item is not None and item.data(0, KIND) == "group"
+
+    def _item_changed(self, item, _column=0) -> None:
         if self._filling:
             return
-        # read everything first: handling the first signal refills the list and deletes the item
-        layer_id, visible, name = item.data(Qt.UserRole), item.checkState() == Qt.Checked, item.text()
-        self.visibilityToggled.emit(layer_id, visible)
-        self.renamed.emit(layer_id, name)
+        # read everything first: handling the first signal refills the tree and deletes the item
+        item_id, visible = item.data(0, ID), item.checkState(0) == Qt.Checked
+        name = item.text(0).removeprefix("▸ ")
+        self._in_change = True
+        try:
+            self.visibilityToggled.emit(item_id, visible)
+            self.renamed.emit(item_id, name)
+        finally:
+            self._in_change = False
 
     def _current_changed(self, item, _previous) -> None:
         if item is not None:
             self.opacity.blockSignals(True)
-            self.opacity.setValue(round(100 * float(item.data(Qt.UserRole + 1))))
+            self.opacity.setValue(round(100 * float(item.data(0, OPACITY))))
             self.opacity.blockSignals(False)
             self.opacity_value.setText(f"{self.opacity.value()} %")
+            group = item.data(0, KIND) == "group"
+            for button in (self.up, self.down, self.delete):
+                button.setEnabled(not group)
 
     def _opacity_moved(self, value: int) -> None:
         """Dragging shows the opacity live; a keyboard or track click commits at once."""
         self.opacity_value.setText(f"{value} %")
-        layer_id = self.current_id()
-        if layer_id and not self._filling:
+        item_id = self.current_id()
+        if item_id and not self._filling:
             if self.opacity.isSliderDown():
-                self.opacityPreview.emit(layer_id, value / 100)
+                self.opacityPreview.emit(item_id, value / 100)
             else:
-                self.opacityChanged.emit(layer_id, value / 100)
+                self.opacityChanged.emit(item_id, value / 100)
 
     def _opacity_released(self) -> None:
-        layer_id = self.current_id()
-        if layer_id:
-            self.opacityChanged.emit(layer_id, self.opacity.value() / 100)
+        item_id = self.current_id()
+        if item_id:
+            self.opacityChanged.emit(item_id, self.opacity.value() / 100)
 
     def _move(self, direction: int) -> None:
-        layer_id = self.current_id()
-        if layer_id:
-            self.moveRequested.emit(layer_id, direction)
+        item_id = self.current_id()
+        if item_id and not self.current_is_group():
+            self.moveRequested.emit(item_id, direction)
 
     def _delete(self) -> None:
-        layer_id = self.current_id()
-        if layer_id:
-            self.deleteRequested.emit(layer_id)
+        item_id = self.current_id()
+        if item_id and not self.current_is_group():
+            self.deleteRequested.emit(item_id)

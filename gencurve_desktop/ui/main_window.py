@@ -15,7 +15,16 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QUndoView
 
-from gencurve_desktop.document.changes import MaskStroke, MoveLayer, RemoveLayer, SetLayerProps, SetMask, SetReference
+from gencurve_desktop.document.changes import (
+    MaskStroke,
+    MoveLayer,
+    RemoveLayer,
+    SetGroupProps,
+    SetLayerProps,
+    SetMask,
+    SetReference,
+)
+from gencurve_desktop.document.layers import composite
 from gencurve_desktop.errors import GenCurveError
 from gencurve_desktop.settings import settings_path
 from gencurve_desktop.ui.actions import fill_recent, make_actions, make_menus
@@ -180,7 +189,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_image(doc.composite(layers=shown), fit=fit)
         self.canvas.set_mask(doc.mask)
         self.canvas.set_reference(doc.references[0] if doc.references else None)
-        self.layers_dock.show_layers(doc.layers)
+        self.layers_dock.show_layers(doc.layers, doc.groups)
 
     def toggle_saliency(self) -> None:
         if self.actionSaliencyMap.isChecked() and self.saliency is None and self.doc is not None:
@@ -233,27 +242,38 @@ class MainWindow(QMainWindow):
         if self.doc is not None:
             self.session.push(SetMask(~self.doc.mask, label="Invert mask"))
 
-    def _layer(self, layer_id: str):
-        return self.doc.layers[self.doc.layer_index(layer_id)]
+    def _node(self, node_id: str):
+        """The layer or the group with this id."""
+        doc = self.doc
+        return doc.groups[node_id] if node_id in doc.groups else doc.layers[doc.layer_index(node_id)]
 
-    def _layer_visibility(self, layer_id: str, visible: bool) -> None:
-        if self._layer(layer_id).visible != visible:
-            label = "Show layer" if visible else "Hide layer"
-            self.session.push(SetLayerProps(layer_id, visible=visible, label=label))
+    def _set_props(self, node_id: str, label: str, **props) -> None:
+        change = SetGroupProps if node_id in self.doc.groups else SetLayerProps
+        self.session.push(change(node_id, label=label, **props))
 
-    def _layer_renamed(self, layer_id: str, name: str) -> None:
-        if name and self._layer(layer_id).name != name:
-            self.session.push(SetLayerProps(layer_id, name=name, label="Rename layer"))
+    def _layer_visibility(self, node_id: str, visible: bool) -> None:
+        if self._node(node_id).visible != visible:
+            what = "group" if node_id in self.doc.groups else "layer"
+            self._set_props(node_id, f"{'Show' if visible else 'Hide'} {what}", visible=visible)
 
-    def _layer_opacity(self, layer_id: str, opacity: float) -> None:
-        if abs(self._layer(layer_id).opacity - opacity) > 1e-9:
-            self.session.push(SetLayerProps(layer_id, opacity=opacity))
+    def _layer_renamed(self, node_id: str, name: str) -> None:
+        if name and self._node(node_id).name != name:
+            self._set_props(node_id, "Rename", name=name)
+
+    def _layer_opacity(self, node_id: str, opacity: float) -> None:
+        if abs(self._node(node_id).opacity - opacity) > 1e-9:
+            self._set_props(node_id, "Opacity", opacity=opacity)
         else:
             self.refresh()  # a preview that ended where it began
 
-    def _layer_opacity_preview(self, layer_id: str, opacity: float) -> None:
-        layers = [replace(x, opacity=opacity) if x.id == layer_id else x for x in self.doc.layers]
-        self.canvas.set_image(self.doc.composite(layers=layers))
+    def _layer_opacity_preview(self, node_id: str, opacity: float) -> None:
+        doc = self.doc
+        if node_id in doc.groups:
+            groups = {**doc.groups, node_id: replace(doc.groups[node_id], opacity=opacity)}
+            self.canvas.set_image(composite(doc.layers, doc.size, groups=groups))
+            return
+        layers = [replace(x, opacity=opacity) if x.id == node_id else x for x in doc.layers]
+        self.canvas.set_image(doc.composite(layers=layers))
 
     def _layer_delete(self, layer_id: str) -> None:
         if len(self.doc.layers) > 1:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QDockWidget, QListWidget, QMessageBox, QProgressBar, QSpinBox
+from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressBar, QSpinBox, QTreeWidget
 
 from gencurve_desktop.app import create_main_window
 from gencurve_desktop.document import recovery
@@ -52,7 +52,7 @@ def test_contract_object_names(window):
         "blend",
     ]
     assert window.findChild(QSpinBox, "iterationsSpin") and window.findChild(QSpinBox, "seedSpin")
-    assert window.findChild(QProgressBar, "jobProgress") and window.findChild(QListWidget, "layersList")
+    assert window.findChild(QProgressBar, "jobProgress") and window.findChild(QTreeWidget, "layersTree")
     for name in (
         "actionOpen",
         "actionSave",
@@ -74,8 +74,8 @@ def test_contract_object_names(window):
 def test_whole_session(window, qtbot, small_png, tmp_path):
     w = window
     assert w.open_path(small_png)
-    layers = w.findChild(QListWidget, "layersList")
-    assert layers.count() == 1
+    layers = w.findChild(QTreeWidget, "layersTree")
+    assert layers.topLevelItemCount() == 1
 
     # a brush stroke with the mouse: one dab, one undo step
     w.actionBrush.trigger()
@@ -102,7 +102,7 @@ def test_whole_session(window, qtbot, small_png, tmp_path):
         w.actionRun.trigger()
         assert not w.actionRun.isEnabled() and w.actionCancel.isEnabled()
     qtbot.waitUntil(lambda: w.actionRun.isEnabled(), timeout=WAIT)
-    assert layers.count() == 2 and w.doc.layers[1].name.startswith("Semantic transfer")
+    assert layers.topLevelItemCount() == 2 and w.doc.layers[1].name.startswith("Semantic transfer")
     assert w.findChild(QProgressBar, "jobProgress").value() == 6
     x, y = w.curve_dock.source.getData()
     assert len(x) == 6 and np.isfinite(y).all()
@@ -112,9 +112,9 @@ def test_whole_session(window, qtbot, small_png, tmp_path):
 
     # undo the edit: the layer goes, the mask stays; redo brings it back
     w.actionUndo.trigger()
-    assert layers.count() == 1 and np.array_equal(w.doc.mask, mask_before_run)
+    assert layers.topLevelItemCount() == 1 and np.array_equal(w.doc.mask, mask_before_run)
     w.actionRedo.trigger()
-    assert layers.count() == 2
+    assert layers.topLevelItemCount() == 2
 
     # cancel mid-run: nothing changes, the history is untouched
     count = w.undo.count()
@@ -124,7 +124,7 @@ def test_whole_session(window, qtbot, small_png, tmp_path):
     with qtbot.waitSignal(w.bridge.worker.jobCancelled, timeout=WAIT):
         w.actionCancel.trigger()
     qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
-    assert w.undo.count() == count and layers.count() == 2 and w.actionRun.isEnabled()
+    assert w.undo.count() == count and layers.topLevelItemCount() == 2 and w.actionRun.isEnabled()
 
     # save, reopen in a fresh window
     project = tmp_path / "session.ora"
@@ -208,18 +208,18 @@ def test_layer_operations_are_undoable(window, qtbot, sample_rgb, tmp_path):
     AddLayer(Layer.from_rgb("Top", 255 - sample_rgb)).apply(doc)
     save_ora(doc, tmp_path / "two.ora")
     w.open_path(tmp_path / "two.ora")
-    layers = w.layers_dock.list
-    top = layers.item(0)
-    assert top.text() == "Top"
-    top.setCheckState(Qt.Unchecked)  # hide
+    dock = w.layers_dock
+    top = dock.items()[0]
+    assert top.text(0) == "Top"
+    top.setCheckState(0, Qt.Unchecked)  # hide
     assert not w.doc.layers[1].visible and np.array_equal(w.doc.composite(), sample_rgb)
-    layers.item(0).setText("Renamed")
+    dock.items()[0].setText(0, "Renamed")
     assert w.doc.layers[1].name == "Renamed"
-    w.layers_dock.list.setCurrentRow(0)
-    w.layers_dock.down.click()
+    dock.tree.setCurrentItem(dock.items()[0])
+    dock.down.click()
     assert [ly.name for ly in w.doc.layers] == ["Renamed", "Original"]
-    w.layers_dock.list.setCurrentRow(0)
-    w.layers_dock.delete.click()
+    dock.tree.setCurrentItem(dock.items()[0])
+    dock.delete.click()
     assert [ly.name for ly in w.doc.layers] == ["Renamed"]
     for _ in range(4):
         w.actionUndo.trigger()
