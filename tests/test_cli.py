@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -231,3 +232,30 @@ def test_bench_edit_total_times_the_whole_edit_and_its_first_curve(capsys):
     data = json.loads(out)
     assert 0 < data["edit_loop_s"] <= data["edit_total_s"]
     assert 0 < data["edit_first_curve_s"] < data["edit_total_s"] - data["edit_loop_s"] + 0.01
+
+
+ORA_DATA = Path(__file__).parent / "data" / "ora"
+
+
+def test_project_info_lists_groups_modes_and_rounded_opacity(capsys):
+    code, out, _ = run_cli(capsys, "project", "info", str(ORA_DATA / "krita" / "groups-auto.ora"))
+    assert code == 0
+    info = json.loads(out)
+    groups = {g["name"]: g for g in info["groups"]}
+    assert groups["outer"]["opacity"] == 0.698 and groups["outer"]["isolated"] is False  # Krita wrote 0.698039
+    assert groups["inner"]["parent"] == "outer" and groups["hidden"]["visible"] is False
+    small = next(ly for ly in info["layers"] if ly["name"] == "small")
+    assert small["mode"] == "svg:multiply" and small["group"] == "inner"
+    assert info["unsupported_modes"] == []
+
+
+def test_project_export_alpha_keeps_transparency(capsys, tmp_path):
+    source = str(ORA_DATA / "pyora" / "mode-dst-out.ora")  # dst-out cuts holes into the picture
+    code, _, _ = run_cli(capsys, "project", "export", source, "-o", str(tmp_path / "a.png"), "--alpha")
+    assert code == 0
+    rgba = np.asarray(Image.open(tmp_path / "a.png"))
+    assert rgba.shape[2] == 4 and rgba[..., 3].min() < 128
+    code, _, _ = run_cli(capsys, "project", "export", source, "-o", str(tmp_path / "w.png"))
+    assert code == 0 and np.asarray(Image.open(tmp_path / "w.png")).shape[2] == 3  # flattened over white
+    code, _, err = run_cli(capsys, "project", "export", source, "-o", str(tmp_path / "a.jpg"), "--alpha")
+    assert code == 2 and "no transparency" in err

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from gencurve_desktop.document import recovery
 from gencurve_desktop.document.document import Document
-from gencurve_desktop.document.export import export_mask, export_merged
+from gencurve_desktop.document.export import ALPHA_FORMATS, export_mask, export_merged
 from gencurve_desktop.document.images import load_rgb
 from gencurve_desktop.document.ora import load_ora, save_ora
 from gencurve_desktop.errors import GenCurveError
@@ -196,7 +196,13 @@ class DocumentSession(QObject):
             self.window, "Export image", str(start), "Images (*.png *.jpg *.webp *.tif)"
         )
         if path:
-            self._guard(lambda: export_merged(self.doc, path), "Cannot export the image")
+            self._guard(lambda: export_merged(self.doc, path, alpha=self._keeps_alpha(path)), "Cannot export the image")
+
+    def _keeps_alpha(self, path: str) -> bool:
+        """A transparent picture keeps its transparency in PNG, WebP and TIFF (as Krita exports); JPEG gets white."""
+        if Path(path).suffix.lower() not in ALPHA_FORMATS:
+            return False
+        return bool((self.doc.composite(alpha=True)[..., 3] < 255).any())
 
     def export_mask(self) -> None:
         start = self.last_dir() / f"{self.default_stem()}-mask.png"
