@@ -14,99 +14,40 @@ import time
 from pathlib import Path
 
 from gencurve_desktop import __version__
+from gencurve_desktop.cli_batch import add_batch_parsers, cmd_batch, cmd_study
+from gencurve_desktop.cli_options import (
+    Parser,
+    add_common,
+    add_curve_arguments,
+    add_edit_arguments,
+    add_saliency_arguments,
+    parse_point,
+)
 from gencurve_desktop.cli_progress import StderrProgress
 from gencurve_desktop.cli_project import cmd_project, project_document
 from gencurve_desktop.document.images import IMAGE_OUTPUTS
 from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError, NonFiniteError
-from gencurve_desktop.settings import PAPER_MODEL
-
-DEFAULT_MODEL = PAPER_MODEL
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise BadInputError(f"{self.prog}: {message}")
-
-
-def parse_point(text: str) -> tuple[int, int]:
-    """``"X,Y"`` -> (x, y) image pixel."""
-    parts = text.split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        return int(parts[0]), int(parts[1])
-    except ValueError:
-        raise BadInputError(f"cannot read the coordinate {text!r}: expected X,Y with integers, e.g. 120,64") from None
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--model",
-        default=os.environ.get("GENCURVE_MODEL", DEFAULT_MODEL),
-        help="demo | sd21-arch | REPO_ID | DIR | FILE.safetensors (default: $GENCURVE_MODEL or %(default)s)",
-    )
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default: auto)")
-    p.add_argument("--dtype", default="auto", help="auto | fp32 | fp16 | bf16 (default: auto)")
-    p.add_argument(
-        "--prediction-type",
-        default="auto",
-        choices=("auto", "epsilon", "v_prediction"),
-        help="what the U-Net predicts (default: auto, from the model's scheduler config or single-file family)",
-    )
-    p.add_argument("--steps", type=int, default=50, help="DDIM inversion steps N (default: 50)")
-    p.add_argument(
-        "--max-side", type=int, default=1024, help="longer image side above which images are downscaled (default: 1024)"
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gencurve", description="Generation curves, saliency maps and curve-matching edits.")
+    parser = Parser(prog="gencurve", description="Generation curves, saliency maps and curve-matching edits.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("curve", help="generation curves of pixels and of a masked region (JSON)")
-    p.add_argument("image")
-    p.add_argument("--at", action="append", default=[], metavar="X,Y", help="an image pixel; repeatable")
-    p.add_argument("--mask", help="8-bit mask image, white (>= 128) = region")
-    p.add_argument("--channel", type=int, help="one latent channel 0..3 instead of the mean of all four")
-    _add_common(p)
+    add_curve_arguments(p)
+    add_common(p)
 
     p = sub.add_parser("saliency", help="dense curve-fluctuation saliency map (PNG + JSON)")
-    p.add_argument("image")
-    p.add_argument("-o", "--output", required=True, help="where to write the map (PNG)")
-    p.add_argument("--exact", action="store_true", help="the slow per-pixel reference (one JVP per pixel and step)")
-    p.add_argument("--channel", type=int, help="one latent channel 0..3 instead of the mean of all four")
-    p.add_argument("--probes", type=int, default=64, help="random probes of the fast estimator (default: 64)")
-    p.add_argument("--t-min", type=int, default=200, help="fluctuation ignores t < T_MIN (default: 200)")
-    p.add_argument("--window", type=int, default=5, help="fluctuation window in timesteps (default: 5)")
-    _add_common(p)
-
-    from gencurve_desktop.engine.params import PARAMS, TASKS
+    add_saliency_arguments(p)
+    add_common(p)
 
     p = sub.add_parser("edit", help="curve-matching edit of a masked region (image + JSON report)")
-    p.add_argument("image")
-    p.add_argument("--task", required=True, choices=TASKS)
-    p.add_argument("--mask", required=True, help="8-bit mask image, white (>= 128) = region to edit")
-    p.add_argument("--ref", help="reference pixel X,Y, or 'auto' (remove: the calmest background pixel nearby)")
-    p.add_argument("-o", "--output", required=True, help=f"edited image ({', '.join(IMAGE_OUTPUTS)})")
-    p.add_argument("--project", help="also write an OpenRaster project (.ora) with the original and the edit")
-    p.add_argument("--overwrite", action="store_true", help="allow -o / --project to replace an input file")
-    for param in PARAMS:  # one declaration per parameter: engine/params.py
-        default = "per task, see README" if param.default is None else param.default
-        p.add_argument(
-            param.flag,
-            dest=param.name,
-            type=param.kind,
-            default=param.default,
-            choices=param.choices,
-            help=f"{param.help} (default: {default})",
-        )
-    _add_common(p)
+    add_edit_arguments(p)
+    add_common(p)
 
     p = sub.add_parser("project", help="inspect or export an OpenRaster project (.ora)")
-    psub = p.add_subparsers(dest="project_command", required=True, parser_class=_Parser)
+    psub = p.add_subparsers(dest="project_command", required=True, parser_class=Parser)
     pi = psub.add_parser("info", help="size, layers and edits as JSON")
     pi.add_argument("file")
     pe = psub.add_parser("export", help="write the merged image (.png, .jpg, .webp, .tif)")
@@ -133,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="directions per JVP call for curve/exact (default: from the free memory, see README)",
     )
-    _add_common(p)
+    add_common(p)
+    add_batch_parsers(sub)
     return parser
 
 
@@ -145,9 +87,17 @@ def _check_output(path: str, suffixes: tuple[str, ...], inputs: tuple = (), over
 
 
 def _load(args, progress):
+    """The model of ``args``; a batch passes ``args.models``, a dict that keeps it loaded between items."""
     from gencurve_desktop.engine.models import load_model
 
-    return load_model(args.model, args.device, args.dtype, progress, prediction_type=args.prediction_type)
+    cache = getattr(args, "models", None)
+    key = (args.model, args.device, args.dtype, args.prediction_type)
+    if cache is not None and key in cache:
+        return cache[key]
+    model = load_model(args.model, args.device, args.dtype, progress, prediction_type=args.prediction_type)
+    if cache is not None:
+        cache[key] = model
+    return model
 
 
 def _model_fields(args, model) -> dict:
@@ -222,7 +172,8 @@ def cmd_saliency(args, progress) -> dict:
     )
     _require_finite("saliency map", smap.latent)
     save_image_atomic(saliency_to_uint8(smap.image), out)
-    print(f"gencurve: saliency map written to {out.resolve()}", file=sys.stderr)
+    if not getattr(args, "quiet", False):  # a batch item says nothing on its own
+        print(f"gencurve: saliency map written to {out.resolve()}", file=sys.stderr)
     return {
         **_model_fields(args, model),
         "steps": args.steps,
@@ -314,7 +265,15 @@ def cmd_bench(args, progress) -> dict:
     )
 
 
-COMMANDS = {"curve": cmd_curve, "saliency": cmd_saliency, "edit": cmd_edit, "bench": cmd_bench, "project": cmd_project}
+COMMANDS = {
+    "curve": cmd_curve,
+    "saliency": cmd_saliency,
+    "edit": cmd_edit,
+    "bench": cmd_bench,
+    "project": cmd_project,
+    "batch": cmd_batch,
+    "study": cmd_study,
+}
 
 
 class Terminated(BaseException):
@@ -397,7 +356,7 @@ def _print_result(result: dict) -> int:
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
-        return 0
+        return getattr(result, "exit_code", 0)  # a batch that had failures or was stopped says so
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit

@@ -164,6 +164,15 @@ def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None) -> n
     return mask
 
 
+def load_grey(path: str | os.PathLike, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a grey-level map (a fixation or saliency map) as an H x W uint8 array, resized to ``size``
+    (width, height) with area averaging when it differs; the same reading policy as :func:`load_rgb`."""
+    grey = _read(path, _grey_array)
+    if size is not None and (grey.shape[1], grey.shape[0]) != tuple(size):
+        grey = np.array(Image.fromarray(grey).resize(tuple(size), Image.Resampling.BOX), dtype=np.uint8)
+    return grey
+
+
 #: Extensions an edited or exported RGB image may be written as.
 IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 

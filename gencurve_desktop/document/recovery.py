@@ -21,6 +21,7 @@ import platformdirs
 
 from gencurve_desktop.document.atomic import write_atomic
 from gencurve_desktop.document.document import Document
+from gencurve_desktop.document.file_lock import try_lock, unlock
 from gencurve_desktop.document.ora import load_ora, save_ora
 
 AUTOSAVE_INTERVAL_S = 180
@@ -41,14 +42,14 @@ class InstanceLock:
         self.id = instance_id or uuid.uuid4().hex[:12]
         self.path = recovery_dir() / f"instance-{self.id}.lock"
         self._file = open(self.path, "a+b")  # noqa: SIM115 - held open for the process's life
-        if not _try_lock(self._file):
+        if not try_lock(self._file):
             self._file.close()
             raise RuntimeError(f"instance {self.id} is already running")
 
     def release(self) -> None:
         """Drop the lock and its file (a clean exit)."""
         if not self._file.closed:
-            _unlock(self._file)
+            unlock(self._file)
             self._file.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
@@ -63,8 +64,8 @@ def instance_alive(instance_id: str | None) -> bool:
         return False
     try:
         with open(path, "a+b") as f:
-            if _try_lock(f):
-                _unlock(f)
+            if try_lock(f):
+                unlock(f)
                 return False
             return True
     except OSError:
@@ -144,34 +145,3 @@ def discard(document_key: str) -> None:
     for suffix in (".ora", ".json"):
         with contextlib.suppress(FileNotFoundError):
             (folder / f"{document_key}{suffix}").unlink()
-
-
-if os.name == "nt":  # pragma: no cover - Windows
-    import msvcrt
-
-    def _try_lock(f) -> bool:
-        try:
-            f.seek(0)
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(f) -> None:
-        with contextlib.suppress(OSError):
-            f.seek(0)
-            msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(f) -> bool:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(f) -> None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

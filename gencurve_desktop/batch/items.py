@@ -1,0 +1,208 @@
+"""What a batch runs: items read from a folder or a manifest (CSV/JSONL), each one command line.
+
+A manifest row names an ``image`` and, optionally, an ``id``, a ``mask``, a ``ref``, a ``task`` and any option of
+the single-image command by its long name (``iterations``, ``seed``, ``probes``, ``t_min`` or ``t-min`` …). Values
+given on the batch's own command line are the defaults that a row's non-empty cells override. Relative paths are
+read from the manifest's folder. Every problem with the source itself is a :class:`BadInputError` before any
+model loads; a problem with one item is that item's error at run time.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from gencurve_desktop.cli_options import MODEL_OPTIONS, command_parser, parse_point
+from gencurve_desktop.errors import BadInputError
+
+MANIFEST_SUFFIXES = (".csv", ".jsonl")
+FILE_OPTIONS = {"output", "project", "overwrite", "image"}  # set by the batch, never by a row
+TRUE = {"1", "true", "yes", "y", "on"}
+FALSE = {"", "0", "false", "no", "n", "off"}
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One unit of work: the command line of one single-image command, and the files it reads and writes."""
+
+    id: str
+    command: str  # curve | saliency | edit | study-saliency
+    argv: tuple[str, ...]  # everything after the command name, paths absolute
+    inputs: dict[str, str] = field(default_factory=dict)  # role (image, mask, fixation) -> path
+    outputs: tuple[str, ...] = ()  # the files the command writes
+
+    def record(self) -> dict:
+        """The item's fields as they appear in ``results.jsonl``."""
+        return {"id": self.id, "command": self.command, "argv": list(self.argv), "inputs": dict(self.inputs)}
+
+
+def image_suffixes() -> set[str]:
+    """File extensions that Pillow can open (what a folder scan picks up)."""
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+
+
+def scan_images(folder: Path, recursive: bool = False) -> list[Path]:
+    """The image files of ``folder`` (by extension, hidden files skipped), sorted by relative path."""
+    suffixes = image_suffixes()
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        (p for p in found if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
+
+
+def read_rows(source: Path) -> list[dict]:
+    """The rows of a CSV (with a header) or JSONL manifest as dicts; paths stay as written."""
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInputError(f"{source}: cannot read the manifest ({getattr(e, 'strerror', None) or e})") from None
+    if source.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        if not reader.fieldnames or "image" not in reader.fieldnames:
+            raise BadInputError(f"{source}: a CSV manifest needs a header row with an 'image' column")
+        rows = []
+        for n, row in enumerate(reader, start=2):
+            if None in row:
+                raise BadInputError(f"{source}:{n}: more cells than the header has columns")
+            rows.append({k.strip(): (v or "").strip() for k, v in row.items() if k is not None})
+        return rows
+    rows = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise BadInputError(f"{source}:{n}: not JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("image"), str):
+            raise BadInputError(f"{source}:{n}: each line must be an object with an 'image' path")
+        rows.append(row)
+    return rows
+
+
+def row_options(command: str, add_arguments=None) -> dict[str, tuple[str, str]]:
+    """dest -> (flag, kind) for the options a manifest row may set; kind is 'flag', 'list' or 'value'."""
+    table = {}
+    for action in command_parser(command, add_arguments)._actions:
+        if not action.option_strings or action.dest in FILE_OPTIONS or action.dest in MODEL_OPTIONS:
+            continue
+        if action.dest == "help":
+            continue
+        kind = "flag" if action.nargs == 0 else ("list" if isinstance(action.default, list) else "value")
+        table[action.dest] = (max(action.option_strings, key=len), kind)
+    return table
+
+
+def _argv_for(values: dict, table: dict, where: str) -> list[str]:
+    """Command-line words for ``values`` (dest -> value) under ``table``."""
+    argv: list[str] = []
+    for dest, value in values.items():
+        flag, kind = table[dest]
+        if kind == "flag":
+            text = str(value).strip().lower()
+            if text not in TRUE | FALSE:
+                raise BadInputError(f"{where}: {dest} must be true or false, got {value!r}")
+            argv += [flag] if text in TRUE else []
+        elif kind == "list":
+            points = value if isinstance(value, list) else [p for p in str(value).split(";") if p.strip()]
+            for point in points:
+                text = ",".join(str(v) for v in point) if isinstance(point, list | tuple) else str(point)
+                parse_point(text)
+                argv += [flag, text.replace(" ", "")]
+        elif value is not None and str(value) != "":
+            argv += [flag, str(value)]
+    return argv
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to turn rows into items: the command, its defaults, where outputs go and the model options."""
+
+    command: str
+    outdir: Path
+    defaults: dict  # dest -> value, from the batch's command line
+    common: list[str]  # the model options, the same for every item
+    masks: Path | None = None  # folder of <image stem>.png masks
+    projects: bool = False  # edit: also write <id>.ora
+    add_arguments: object = None  # the item command's option declarations (study items have their own)
+
+
+ROLES = {"curve": ("mask",), "saliency": (), "edit": ("mask",), "study-saliency": ("fixation",)}
+OUTPUT_NAMES = {"saliency": "{id}_saliency.png", "edit": "{id}.png"}
+
+
+def make_items(plan: Plan, source: str | os.PathLike) -> list[BatchItem]:
+    """The items of a folder (every image in it) or of a manifest (one per row), validated as far as can be
+    done without a model: unknown columns, unreadable manifests, duplicate ids."""
+    src = Path(source)
+    if src.is_dir():
+        rows = [{"image": str(p.resolve())} for p in scan_images(src)]
+        base = src
+        if not rows:
+            raise BadInputError(f"{src}: the folder holds no image files")
+    elif src.is_file() and src.suffix.lower() in MANIFEST_SUFFIXES:
+        rows, base = read_rows(src), src.parent
+        if not rows:
+            raise BadInputError(f"{src}: the manifest lists no items")
+    elif src.exists():
+        raise BadInputError(f"{src}: give a folder of images or a manifest ({', '.join(MANIFEST_SUFFIXES)})")
+    else:
+        raise BadInputError(f"{src}: no such folder or manifest")
+    return items_from_rows(plan, rows, base, str(src))
+
+
+def items_from_rows(plan: Plan, rows: list[dict], base: Path, where: str) -> list[BatchItem]:
+    """One item per row (relative paths read from ``base``); unknown columns and duplicate ids are refused."""
+    table = row_options(plan.command, plan.add_arguments)
+    items, seen = [], {}
+    for n, row in enumerate(rows, start=1):
+        item = _item(plan, row, base, table, f"{where}: item {n}")
+        if item.id in seen:
+            raise BadInputError(
+                f"{where}: items {seen[item.id]} and {n} would both be '{item.id}'; give them distinct 'id' values"
+            )
+        seen[item.id] = n
+        items.append(item)
+    return items
+
+
+def _item(plan: Plan, row: dict, base: Path, table: dict, where: str) -> BatchItem:
+    row = {str(k).strip().replace("-", "_"): v for k, v in row.items()}
+    image = (base / str(row.pop("image"))).resolve()
+    item_id = str(row.pop("id", "") or image.stem)
+    if not item_id or "/" in item_id or "\\" in item_id or item_id.startswith("."):
+        raise BadInputError(f"{where}: the id {item_id!r} cannot name a file")
+    inputs = {"image": str(image)}
+    for role in ("mask", "fixation"):
+        value = row.pop(role, None)
+        if value and role not in ROLES[plan.command]:
+            raise BadInputError(f"{where}: {plan.command} takes no {role}")
+        if value:
+            inputs[role] = str((base / str(value)).resolve())
+        elif role == "mask" and plan.masks is not None:
+            inputs[role] = str((plan.masks / f"{image.stem}.png").resolve())
+    unknown = sorted(set(row) - set(table))
+    if unknown:
+        allowed = ", ".join(["id", "image", "mask", *sorted(table)])
+        raise BadInputError(f"{where}: unknown column {', '.join(unknown)} (allowed: {allowed})")
+    values = {**plan.defaults, **{k: v for k, v in row.items() if v is not None and str(v) != ""}}
+    argv = [inputs["image"]]
+    if "fixation" in inputs:
+        argv.append(inputs["fixation"])
+    if "mask" in inputs:
+        argv += ["--mask", inputs["mask"]]
+    outputs = []
+    if plan.command in OUTPUT_NAMES:
+        outputs.append(str((plan.outdir / OUTPUT_NAMES[plan.command].format(id=item_id)).resolve()))
+        argv += ["-o", outputs[-1]]
+    if plan.command == "edit" and plan.projects:
+        outputs.append(str((plan.outdir / f"{item_id}.ora").resolve()))
+        argv += ["--project", outputs[-1]]
+    argv += _argv_for(values, table, where) + plan.common
+    return BatchItem(item_id, plan.command, tuple(argv), inputs, tuple(outputs))
