@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edit-iterations", type=int, default=10, help="timed edit iterations (default: 10)")
     p.add_argument("--exact-cells", type=int, default=2, help="cells timed for the exact-map estimate (default: 2)")
     p.add_argument(
+        "--total-iterations", type=int, help="iterations of the whole edit timed by edit_total (default: the task's)"
+    )
+    p.add_argument(
         "--parts",
         default="inversion,curve,saliency,exact,edit,gradient",
         help="comma-separated figures to time (default: all but edit_total); the others are null in the JSON",
@@ -243,6 +246,8 @@ def cmd_bench(args, progress) -> dict:
         raise BadInputError(f"--size must be a multiple of 64, got {args.size}")
     if args.repeats < 1 or args.edit_iterations < 1 or args.exact_cells < 1:
         raise BadInputError("--repeats, --edit-iterations and --exact-cells must be at least 1")
+    if args.total_iterations is not None and args.total_iterations < 1:
+        raise BadInputError(f"--total-iterations must be at least 1, got {args.total_iterations}")
     if args.jvp_chunk is not None and args.jvp_chunk < 1:
         raise BadInputError(f"--jvp-chunk must be at least 1, got {args.jvp_chunk}")
     from gencurve_desktop.engine.bench import PARTS
@@ -262,6 +267,7 @@ def cmd_bench(args, progress) -> dict:
         parts=parts,
         warmup=not args.no_warmup,
         jvp_chunk=args.jvp_chunk,
+        total_iterations=args.total_iterations,
     )
 
 

@@ -32,6 +32,8 @@ def measure_run(w, args) -> dict:
         stamps.append(now - started)
         last[0] = now
 
+    if args.watch_ms:
+        _watch(last, args.watch_ms)
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)
@@ -58,12 +60,34 @@ def measure_run(w, args) -> dict:
     }
 
 
+def _watch(last: list[float], limit_ms: float) -> None:
+    """A helper thread that prints the UI thread's stack whenever the timer has not ticked for ``limit_ms``."""
+    import sys
+    import threading
+    import traceback
+
+    ui = threading.main_thread().ident
+
+    def watch() -> None:
+        reported = None
+        while True:
+            time.sleep(limit_ms / 4000)
+            stale = (time.perf_counter() - last[0]) * 1000
+            if stale > limit_ms and reported != last[0]:
+                reported = last[0]
+                stack = "".join(traceback.format_stack(sys._current_frames()[ui])[-12:])
+                print(f"--- UI thread stalled {stale:.0f} ms so far:\n{stack}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--iterations", type=int, default=60)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--runs", type=int, default=2, help="edits in a row; each is reported (the first warms up)")
+    ap.add_argument("--watch-ms", type=float, default=0, help="print the UI thread's stack when it stalls this long")
     args = ap.parse_args()
     import cv2
 
@@ -79,7 +103,7 @@ def main() -> None:
         w.bridge.worker.modelLoaded.connect(loop.quit)
         loop.exec()
     rgb = cv2.resize(load_rgb(sample_image()), (args.size, args.size), interpolation=cv2.INTER_AREA)
-    w._set_document(Document.from_image(rgb))
+    w.session.set_document(Document.from_image(rgb))
     mask = np.zeros((args.size, args.size), bool)
     mask[args.size // 3 : args.size // 2, args.size // 3 : args.size // 2] = True
     w.paint_mask(mask)
@@ -88,7 +112,7 @@ def main() -> None:
     w.task_dock.steps.setValue(args.steps)
     w.task_dock.preview_check.setChecked(True)
     for run in range(args.runs):
-        print(json.dumps({"run": run + 1, **measure_run(w, args)}))
+        print(json.dumps({"run": run + 1, **measure_run(w, args)}), flush=True)
     w.discard_and_close()
 
 

@@ -227,9 +227,10 @@ def test_bench_parts_time_only_what_is_asked(capsys):
 
 def test_bench_edit_total_times_the_whole_edit_and_its_first_curve(capsys):
     args = ["bench", "--model", "demo", "--device", "cpu", "--size", "64", "--steps", "4", "--repeats", "1"]
-    code, out, _ = run_cli(capsys, *args, "--parts", "edit_total", "--no-warmup")
+    code, out, _ = run_cli(capsys, *args, "--parts", "edit_total", "--no-warmup", "--total-iterations", "30")
     assert code == 0
     data = json.loads(out)
+    assert data["edit_total_iterations"] == 30
     assert 0 < data["edit_loop_s"] <= data["edit_total_s"]
     assert 0 < data["edit_first_curve_s"] < data["edit_total_s"] - data["edit_loop_s"] + 0.01
 

@@ -28,7 +28,9 @@ def test_document_imports_neither_qt_nor_torch():
     assert not {m for m in loaded if m.split(".")[0] in {"torch", "diffusers", "PySide6", "pyqtgraph"}}
 
 
-@pytest.mark.parametrize("modules", [modules_of("engine"), ["gencurve_desktop.cli"]])
+@pytest.mark.parametrize(
+    "modules", [modules_of("engine"), modules_of("batch"), ["gencurve_desktop.cli", "gencurve_desktop.cli_batch"]]
+)
 def test_engine_and_cli_import_no_qt(modules):
     loaded = loaded_after_import(modules)
     assert not {m for m in loaded if m.split(".")[0] in {"PySide6", "pyqtgraph", "shiboken6"}}

@@ -10,10 +10,12 @@ actor; an item whose worker died ``retries + 1`` times is recorded as failed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
+import sys
 import tempfile
 from collections import deque
 from pathlib import Path
@@ -99,6 +101,11 @@ class RayPool:
 
     def __enter__(self) -> RayPool:
         ray = _ray()
+        # stdout carries only our JSON: what Ray prints there (a dead worker's notice) goes to stderr
+        sys.stdout.flush()
+        self._stdout = (sys.stdout, os.dup(1))
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
         local = self.address == "local"
         term = signal.getsignal(signal.SIGTERM)
         try:  # 1. connect (a private instance for "local"), keeping our own SIGTERM handling
@@ -106,7 +113,11 @@ class RayPool:
             if local:
                 options |= {"num_cpus": (self.workers or os.cpu_count() or 1) * self.cpus, "include_dashboard": False}
             ray.init(address=None if local else self.address, **options)
-        except Exception as e:  # noqa: BLE001 - Ray raises many kinds; all mean "cannot reach the cluster"
+        except BaseException as e:
+            self._restore_stdout()
+            if not isinstance(e, Exception):
+                raise
+            # Ray raises many kinds; all mean "cannot reach the cluster"
             raise BadInputError(f"cannot start or reach Ray at {self.address!r}: {str(e).splitlines()[0]}") from None
         finally:
             if threading_is_main():
@@ -139,22 +150,29 @@ class RayPool:
         ray = _ray()
         tally, pending, busy, idle = Tally(), deque(items), {}, deque(self.actors)
         attempts = {item.id: 0 for item in items}
-        while pending or busy:
+        while pending or any(item is not None for item, _ in busy.values()):
             while idle and pending and not stop.requested:
                 item, actor = pending.popleft(), idle.popleft()
                 attempts[item.id] += 1
                 busy[actor.run.remote(item.record() | {"outputs": list(item.outputs)}, _files(item))] = (item, actor)
-            if not busy:
+            if stop.requested and all(item is None for item, _ in busy.values()):
                 break
+            if pending and not busy and not idle:
+                raise GenCurveError("every Ray worker died; the items left were not run (run the command again)")
             ready, _ = ray.wait(list(busy), num_returns=1, timeout=0.5)
             for ref in ready:
                 item, actor = busy.pop(ref)
+                if item is None:  # a restarted actor answering: back to work, or gone for good
+                    with contextlib.suppress(ray.exceptions.RayActorError):
+                        if ray.get(ref)["error"] is None:
+                            idle.append(actor)
+                    continue
                 try:
                     record, outputs = ray.get(ref)
                 except ray.exceptions.RayActorError:  # the worker died: Ray restarts it, the item goes again
+                    busy[actor.ready.remote()] = (None, actor)
                     if attempts[item.id] <= self.retries:
                         pending.appendleft(item)
-                        idle.append(actor)
                         continue
                     record, outputs = _died(item, attempts[item.id]), []
                 else:
@@ -173,6 +191,13 @@ class RayPool:
             except Exception:  # noqa: BLE001 - already gone
                 pass
         ray.shutdown()
+        self._restore_stdout()
+
+    def _restore_stdout(self) -> None:
+        sys.stdout.flush()
+        sys.stdout, saved = self._stdout
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def threading_is_main() -> bool:

@@ -93,6 +93,7 @@ def run_benchmark(
     parts: tuple[str, ...] = DEFAULT_PARTS,
     warmup: bool = True,
     jvp_chunk: int | None = None,
+    total_iterations: int | None = None,
 ) -> dict:
     """Measure the figures of the performance table; returns the JSON-ready dict.
 
@@ -156,13 +157,14 @@ def run_benchmark(
             _sync(dev)
             per_task[task] = run_edit(model, EditRequest(task, rgb, mask, ref, params)).seconds_per_iteration
 
-    # 6. a whole default edit (transfer, 150 iterations), set-up and reports included
+    # 6. a whole default edit (transfer, 150 iterations unless total_iterations), set-up and reports included
     edit_total_s = None
     if "edit_total" in parts:
-        log("edit total (transfer, 150 iterations)")
+        log(f"edit total (transfer, {total_iterations or 'the default'} iterations)")
         mask = np.zeros((size, size), bool)
         mask[size // 3 : size // 2, size // 3 : size // 2] = True
-        request = EditRequest("transfer", rgb, mask, (size // 8, size // 8), EditParams(steps=steps))
+        params = EditParams(steps=steps, iterations=total_iterations)
+        request = EditRequest("transfer", rgb, mask, (size // 8, size // 8), params)
         start, first_curve = time.perf_counter(), []
 
         def on_progress(ev) -> None:  # the first event carrying curves is the first live plot
@@ -171,7 +173,7 @@ def run_benchmark(
 
         result = run_edit(model, request, on_progress)
         total = time.perf_counter() - start
-        edit_total_s = (total, result.seconds_per_iteration * result.iterations, first_curve[0])
+        edit_total_s = (total, result.seconds_per_iteration * result.iterations, first_curve[0], result.iterations)
 
     # 7. how faithful the default gradient is: cosine of dL/dx_T against full backprop
     gradient = None
@@ -204,6 +206,7 @@ def run_benchmark(
         "edit_total_s": _round(edit_total_s[0], 2) if edit_total_s else None,
         "edit_loop_s": _round(edit_total_s[1], 2) if edit_total_s else None,
         "edit_first_curve_s": _round(edit_total_s[2], 2) if edit_total_s else None,
+        "edit_total_iterations": edit_total_s[3] if edit_total_s else None,
         "gradient_cosine": _round(gradient["backprop"]["cosine_min"], 4) if gradient else None,
         "gradient_cosine_linearised": _round(gradient["linearised"]["cosine_mean"], 4) if gradient else None,
         "peak_memory_mb": round(peak_memory_mb(dev), 1),

@@ -96,7 +96,9 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.tabifyDockWidget(self.layers_dock, self.history_dock)
         self.layers_dock.raise_()
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)  # the Edit dock keeps the full height
         self.addDockWidget(Qt.BottomDockWidgetArea, self.curve_dock)
+        self.resizeDocks([self.curve_dock], [230], Qt.Vertical)  # the photo gets most of the height at first
 
         # 3. actions, menus, status bar
         make_actions(self)

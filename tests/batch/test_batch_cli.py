@@ -116,7 +116,7 @@ def test_ctrl_c_finishes_the_item_in_flight_and_a_second_one_abandons_it(tmp_pat
     for k, crop in enumerate(crops(sample_rgb, 6)):
         Image.fromarray(crop).save(folder / f"img{k}.png")
     out = tmp_path / "out"
-    args = ["batch", "saliency", folder, "-o", out, *SALIENCY, "--model", "demo", "--device", "cpu", "--steps", "30"]
+    args = ["batch", "saliency", folder, "-o", out, *SALIENCY, "--model", "demo", "--device", "cpu", "--steps", "16"]
     # 1. one Ctrl+C: the item in flight finishes, its line is written, nothing else starts
     proc = _start(args)
     _wait_for_lines(out / "results.jsonl", 1, proc)

@@ -43,7 +43,7 @@ def test_ray_batch_matches_the_embedded_run_and_survives_a_killed_actor(tmp_path
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, stderr
+    assert proc.returncode == 0, stdout + stderr[-3000:]
     summary = json.loads(stdout)
     assert (summary["done"], summary["failed"], summary["workers"]) == (8, 0, 2), summary
     lines = {rec["id"]: rec for rec in results(out)}

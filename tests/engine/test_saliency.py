@@ -22,11 +22,12 @@ def test_fluctuation_is_windowed_variance_above_t_min():
 
 
 def test_fast_map_ranks_like_the_exact_map(demo_model, sample_rgb):
-    inv = invert_image(demo_model, sample_rgb, steps=12)
+    inv = invert_image(demo_model, sample_rgb, steps=8)
     exact = exact_rate_maps(demo_model, inv.trajectory)
     fast = estimated_rate_maps(demo_model, inv.trajectory, probes=64)
     rho = spearmanr(exact.saliency().ravel(), fast.saliency().ravel())[0]
-    assert exact.rates.shape == fast.rates.shape == (12, 16, 16)
+    print(f"rank correlation fast vs exact: {rho:.3f}")
+    assert exact.rates.shape == fast.rates.shape == (8, 16, 16)
     assert rho >= 0.9, rho
 
 
