@@ -128,6 +128,11 @@ def blend(backdrop: np.ndarray, b_alpha: np.ndarray, src: np.ndarray, s_alpha: n
     Returns (colour, alpha), straight, floats in 0..1. Unsupported operators draw as src-over.
     """
     op = op if op in SUPPORTED else SRC_OVER
+    if op == SRC_OVER:  # the common cases, exactly what the formula gives, without its ten full-size passes
+        if s_alpha.min() >= 1.0:  # an opaque layer covers everything below it
+            return src, s_alpha
+        if not b_alpha.any():  # nothing below yet: the layer itself
+            return np.where(s_alpha > 0, src, 0.0), s_alpha
     if op in PORTER_DUFF:
         fa, fb = PORTER_DUFF[op](s_alpha, b_alpha)
         premul = s_alpha * src * fa + b_alpha * backdrop * fb

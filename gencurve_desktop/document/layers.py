@@ -157,6 +157,9 @@ def composite(
     colour, alpha = composite_rgba(layers, size, groups)
     if background is None:
         out = np.concatenate([colour * 255.0, alpha * 255.0], axis=2)
+    elif alpha.min() >= 1.0:  # opaque: the background shows nowhere
+        out = colour * 255.0
     else:
         out = colour * 255.0 * alpha + np.asarray(background, np.float64) * (1.0 - alpha)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    np.rint(out, out=out)
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)

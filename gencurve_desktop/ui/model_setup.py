@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QProgressDialog, QWidget
 
 from gencurve_desktop.settings import ModelSettings
+from gencurve_desktop.ui.gc_freeze import freeze_what_is_alive
 from gencurve_desktop.ui.settings_dialog import SettingsDialog
 from gencurve_desktop.workers.bridge import EngineBridge
 from gencurve_desktop.workers.jobs import ModelSpec
@@ -127,7 +128,7 @@ class ModelSetup(QObject):
 
     def _loaded(self, model_id: str, random_weights: bool, prediction: str = "") -> None:
         self._close_loading()
-        _freeze_what_is_loaded()
+        freeze_what_is_alive()
         if self.pending is not None:
             self.current = self.pending
             if not getattr(self, "pending_is_session_only", False):
@@ -164,13 +165,3 @@ class ModelSetup(QObject):
         self.failure_box = box
         box.open()
         self.window.report_error(message)
-
-
-def _freeze_what_is_loaded() -> None:
-    """Move every object alive now (the model, torch, Qt, the libraries) out of the collector's reach. Collection
-    runs on the UI thread (app.py); a full one then looks only at what was made since the model loaded and takes
-    milliseconds, where it stalled the UI for 0.6 s with the model's objects in the oldest generation."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
