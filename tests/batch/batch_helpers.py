@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
-from PIL import Image
 
 CLI = [sys.executable, "-m", "gencurve_desktop.cli_entry"]
 DEMO = ["--model", "demo", "--device", "cpu", "--steps", "6"]

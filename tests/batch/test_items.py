@@ -43,7 +43,7 @@ def test_csv_rows_override_the_batch_defaults_and_read_paths_beside_the_manifest
         make_items(plan("edit", tmp_path), manifest)
     manifest.write_text(
         "id,image,mask,task,ref,iterations,seed\n"
-        "first,a.png,a_mask.png,transfer,\"3,4\",,\n"
+        'first,a.png,a_mask.png,transfer,"3,4",,\n'
         "second,sub/b.png,b_mask.png,remove,auto,7,11\n"
     )
     items = make_items(plan("edit", tmp_path, defaults={"iterations": 20, "task": "blend"}, projects=True), manifest)

@@ -16,7 +16,7 @@ from PIL import Image
 
 pytest.importorskip("ray")
 
-ARGS = ["--probes", "8", "--t-min", "100", "--model", "demo", "--device", "cpu", "--steps", "16"]
+ARGS = ["--probes", "8", "--t-min", "100", "--model", "demo", "--device", "cpu", "--steps", "10"]
 
 
 def test_ray_batch_matches_the_embedded_run_and_survives_a_killed_actor(tmp_path, sample_rgb):

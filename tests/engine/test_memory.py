@@ -9,15 +9,24 @@ import pytest
 
 from gencurve_desktop.engine import memory
 from gencurve_desktop.engine.curves import chunk_size
-from gencurve_desktop.engine.models import load_model
+from gencurve_desktop.engine.models import DiffusionModel
 from gencurve_desktop.errors import BadInputError
+from gencurve_desktop.paths import resources_dir
 
 GiB = 2**30
 
 
 @pytest.fixture(scope="module")
 def sd21():
-    return load_model("sd21-arch", "cpu", "fp32")
+    """The SD 2.1-base U-Net from its shipped config, built on the meta device: the real architecture without the
+    20 s of random initialisation (the estimate reads only the config, the dtype and the device)."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    config = UNet2DConditionModel.load_config(resources_dir() / "models" / "sd21-arch" / "unet")
+    with torch.device("meta"):
+        unet = UNet2DConditionModel.from_config(config)
+    return DiffusionModel("sd21-arch", unet, None, None, None, torch.device("cpu"), torch.float32)
 
 
 def test_the_estimate_counts_the_attention_scores_of_the_first_level(sd21):
@@ -54,7 +63,7 @@ def test_free_memory_is_read_from_the_host(demo_model):
 MEASURE = textwrap.dedent(
     """
     import gc, sys, torch
-    from gencurve_desktop.engine.models import load_model
+    from gencurve_desktop.engine.models import DiffusionModel, load_model
     from gencurve_desktop.engine.hspace import jvp_norms
     from gencurve_desktop.engine.memory import bytes_per_direction
 
