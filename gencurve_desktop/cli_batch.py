@@ -63,6 +63,14 @@ def add_batch_parsers(sub) -> None:
     _add_scale_out(s)
 
 
+def _row_defaults(args, command: str, add_arguments=None) -> dict:
+    """The item options given on the batch's command line: every row's defaults."""
+    from gencurve_desktop.batch.items import row_options
+
+    table = row_options(command, add_arguments)
+    return {dest: value for dest, value in vars(args).items() if dest in table and value is not None}
+
+
 def _common_argv(args) -> list[str]:
     return [word for name in MODEL_OPTIONS for word in (f"--{name.replace('_', '-')}", str(getattr(args, name)))]
 
@@ -72,7 +80,7 @@ def _run_items(items, outdir: Path, args, label: str, progress):
     from tqdm import tqdm
 
     from gencurve_desktop.batch.results import ResultsLog
-    from gencurve_desktop.batch.run import StopRequest, run_embedded
+    from gencurve_desktop.batch.run import StopRequest, Tally, run_embedded
 
     log = ResultsLog(outdir)
     try:
@@ -80,7 +88,7 @@ def _run_items(items, outdir: Path, args, label: str, progress):
         common = _common_argv(args)
         say = lambda text: tqdm.write(f"gencurve: {text}", file=sys.stderr)  # noqa: E731
         if not todo:
-            return log, _skipped_only(len(items)), 0, 0.0, False
+            return log, Tally(skipped=len(items)), 0, 0.0, False
         if args.ray_address is None:
             from gencurve_desktop.cli import _load
 
@@ -107,12 +115,6 @@ def _run_items(items, outdir: Path, args, label: str, progress):
         return log, tally, workers, time.perf_counter() - start, stop.requested
     finally:
         log.close()
-
-
-def _skipped_only(n: int):
-    from gencurve_desktop.batch.run import Tally
-
-    return Tally(skipped=n)
 
 
 def _bar(label: str, total: int):
@@ -143,12 +145,11 @@ def _summary(label: str, items, outdir: Path, log, tally, workers: int, seconds:
 
 
 def cmd_batch(args, progress) -> Summary:
-    from gencurve_desktop.batch.items import Plan, make_items, row_options
+    from gencurve_desktop.batch.items import Plan, make_items
 
     # 1. the items, checked before any model loads
     command, outdir = args.batch_command, Path(args.output)
-    table = row_options(command)
-    defaults = {dest: value for dest, value in vars(args).items() if dest in table and value is not None}
+    defaults = _row_defaults(args, command)
     masks = Path(args.masks) if getattr(args, "masks", None) else None
     plan = Plan(command, outdir, defaults, _common_argv(args), masks, getattr(args, "projects", False))
     items = make_items(plan, args.source)
@@ -163,7 +164,7 @@ def cmd_study(args, progress) -> Summary:
     import io
     import json
 
-    from gencurve_desktop.batch.items import Plan, items_from_rows, row_options
+    from gencurve_desktop.batch.items import Plan, items_from_rows
     from gencurve_desktop.batch.study import CSV_COLUMNS, add_item_arguments, pair_maps, summarise
     from gencurve_desktop.document.atomic import write_together
     from gencurve_desktop.errors import BadInputError
@@ -173,8 +174,7 @@ def cmd_study(args, progress) -> Summary:
     # 1. pair images with their maps; one item each
     outdir = Path(args.output)
     rows, unpaired = pair_maps(Path(args.images), Path(args.fixation_maps), args.limit)
-    table = row_options("study-saliency", add_item_arguments)
-    defaults = {dest: value for dest, value in vars(args).items() if dest in table and value is not None}
+    defaults = _row_defaults(args, "study-saliency", add_item_arguments)
     plan = Plan("study-saliency", outdir, defaults, _common_argv(args), add_arguments=add_item_arguments)
     items = items_from_rows(plan, rows, Path.cwd(), str(args.images))
     # 2. run them through the batch machinery

@@ -1,6 +1,8 @@
 """Screenshots of the main window around a demo edit, in a real X server (run under Xvfb), at 1280x720.
 
-    xvfb-run -a -s "-screen 0 1280x720x24" python3 scripts/screenshots.py OUT_DIR
+    xvfb-run -a -s "-screen 0 1280x720x24" python3 scripts/screenshots.py OUT_DIR [WIDTHxHEIGHT]
+
+(a smaller WIDTHxHEIGHT, e.g. 1024x640 on a screen of that size, shows the window as a small laptop would)
 
 Writes into OUT_DIR:
 - before.png: the sample photo, the mask painted, the reference placed;
@@ -47,14 +49,14 @@ class ProgressShot(QObject):
             self.window.grab().save(str(self.path))
 
 
-def main(out_dir: str) -> int:
+def main(out_dir: str, size: str = "1280x720") -> int:
     from gencurve_desktop.app import create_main_window
     from gencurve_desktop.paths import sample_image
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     w = create_main_window("demo", recovery_prompt=False)
-    w.resize(1280, 720)
+    w.resize(*(int(v) for v in size.lower().split("x")))
     w.show()
     if w.bridge.busy:
         wait_for(w.bridge.worker.modelLoaded)
@@ -99,4 +101,4 @@ def main(out_dir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))
+    sys.exit(main(*(sys.argv[1:3] or ["screenshots"])))

@@ -36,9 +36,17 @@ class BatchItem:
     inputs: dict[str, str] = field(default_factory=dict)  # role (image, mask, fixation) -> path
     outputs: tuple[str, ...] = ()  # the files the command writes
 
-    def record(self) -> dict:
-        """The item's fields as they appear in ``results.jsonl``."""
-        return {"id": self.id, "command": self.command, "argv": list(self.argv), "inputs": dict(self.inputs)}
+    def record(self, error: dict | None = None) -> dict:
+        """The item's fields as they appear in ``results.jsonl``, before a result (or with ``error``)."""
+        return {
+            "id": self.id,
+            "command": self.command,
+            "argv": list(self.argv),
+            "inputs": dict(self.inputs),
+            "outputs": list(self.outputs),
+            "result": None,
+            "error": error,
+        }
 
 
 def image_suffixes() -> set[str]:

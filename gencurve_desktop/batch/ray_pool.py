@@ -22,7 +22,7 @@ from pathlib import Path
 
 from gencurve_desktop.batch.items import BatchItem
 from gencurve_desktop.batch.results import ResultsLog
-from gencurve_desktop.batch.run import StopRequest, Tally, run_item, worker_name
+from gencurve_desktop.batch.run import StopRequest, Tally, on_main_thread, run_item, worker_name
 from gencurve_desktop.errors import BadInputError, GenCurveError, ModelLoadError
 
 
@@ -90,13 +90,8 @@ class RayPool:
     def __init__(self, address: str, workers: int | None, cpus_per_worker: int, retries: int, device: str) -> None:
         if cpus_per_worker < 1 or retries < 0 or (workers is not None and workers < 1):
             raise BadInputError("--workers and --cpus-per-worker must be at least 1, --retries at least 0")
-        self.address, self.workers, self.cpus, self.retries, self.device = (
-            address,
-            workers,
-            cpus_per_worker,
-            retries,
-            device,
-        )
+        self.address, self.workers, self.cpus = address, workers, cpus_per_worker
+        self.retries, self.device = retries, device
         self.actors: list = []
 
     def __enter__(self) -> RayPool:
@@ -120,7 +115,7 @@ class RayPool:
             # Ray raises many kinds; all mean "cannot reach the cluster"
             raise BadInputError(f"cannot start or reach Ray at {self.address!r}: {str(e).splitlines()[0]}") from None
         finally:
-            if threading_is_main():
+            if on_main_thread():
                 signal.signal(signal.SIGTERM, term)
         return self
 
@@ -154,7 +149,7 @@ class RayPool:
             while idle and pending and not stop.requested:
                 item, actor = pending.popleft(), idle.popleft()
                 attempts[item.id] += 1
-                busy[actor.run.remote(item.record() | {"outputs": list(item.outputs)}, _files(item))] = (item, actor)
+                busy[actor.run.remote(item.record(), _files(item))] = (item, actor)
             if stop.requested and all(item is None for item, _ in busy.values()):
                 break
             if pending and not busy and not idle:
@@ -200,12 +195,6 @@ class RayPool:
         os.close(saved)
 
 
-def threading_is_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
 def _files(item: BatchItem) -> dict[str, bytes]:
     """The item's input files as bytes; a missing or unreadable one is left out and fails on the worker with the
     same message as it would here."""
@@ -234,11 +223,5 @@ def _write_outputs(item: BatchItem, record: dict, outputs: list[bytes | None]) -
 
 
 def _died(item: BatchItem, times: int) -> dict:
-    return {
-        **item.record(),
-        "outputs": list(item.outputs),
-        "result": None,
-        "error": {"message": f"the worker running it died {times} times", "exit_code": 1},
-        "seconds": None,
-        "worker": None,
-    }
+    error = {"message": f"the worker running it died {times} times", "exit_code": 1}
+    return {**item.record(error), "seconds": None, "worker": None}

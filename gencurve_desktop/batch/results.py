@@ -34,14 +34,16 @@ class ResultsLog:
             raise BadInputError(f"{outdir}: another batch is writing its results there; wait for it or use another -o")
         self.previous, self.torn_lines = self._read()
         self._file = open(self.path, "ab")  # noqa: SIM115 - appended to until close()
-        if self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
+        if self._last_byte not in (b"", b"\n"):
             self._file.write(b"\n")  # a torn last line stays a line of its own
 
     def _read(self) -> tuple[dict[str, dict], int]:
-        records, torn = {}, 0
+        records, torn, self._last_byte = {}, 0, b""
         if not self.path.exists():
             return records, torn
-        for line in self.path.read_bytes().splitlines():
+        data = self.path.read_bytes()
+        self._last_byte = data[-1:]
+        for line in data.splitlines():
             try:
                 record = json.loads(line)
                 records[str(record["id"])] = record

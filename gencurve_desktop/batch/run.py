@@ -44,7 +44,7 @@ def run_item(item: BatchItem, models: dict, progress=None) -> dict:
     from gencurve_desktop.engine.cancel import no_progress
 
     add_arguments, runner = _runners()[item.command]
-    record = {**item.record(), "outputs": list(item.outputs), "result": None, "error": None}
+    record = item.record()
     start = time.perf_counter()
     try:
         args = command_parser(item.command, add_arguments).parse_args(list(item.argv))
@@ -62,6 +62,13 @@ def run_item(item: BatchItem, models: dict, progress=None) -> dict:
     return record
 
 
+def on_main_thread() -> bool:
+    """Signal handlers can only be set from the main thread."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 @dataclass
 class StopRequest:
     """The first Ctrl+C asks the batch to stop after the item in flight; the second abandons that item."""
@@ -76,10 +83,8 @@ class StopRequest:
         self.say("stopping after the item in flight (Ctrl+C again abandons it); run the same command to go on")
 
     def __enter__(self) -> StopRequest:
-        import threading
-
         self._previous = None
-        if threading.current_thread() is threading.main_thread():
+        if on_main_thread():
             self._previous = signal.signal(signal.SIGINT, self.handle)
         return self
 
