@@ -59,6 +59,7 @@ class CurveDock(QDockWidget):
         """No curve: a hint instead of meaningless axis numbers."""
         empty = not self.series()
         self.placeholder.setVisible(empty)
+        self.legend.setVisible(not empty)  # names without curves would sit on the hint
         for axis in ("left", "bottom"):
             self.plot.getPlotItem().getAxis(axis).setStyle(showValues=not empty)
         self.legend.setColumnCount(2 if len(self.probes) > 3 else 1)

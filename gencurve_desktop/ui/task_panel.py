@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -146,7 +146,7 @@ class TaskPanel(QDockWidget):
         layout.addWidget(self.result_card)
         layout.addWidget(self.preview)
         layout.addStretch(1)
-        scroll = QScrollArea(self)  # the dock may be shorter than its form: it scrolls (768-px screens)
+        self.scroll = scroll = QScrollArea(self)  # the dock may be shorter than its form: it scrolls (768-px screens)
         scroll.setObjectName("taskScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
@@ -215,6 +215,7 @@ class TaskPanel(QDockWidget):
         self.progress.setMaximum(0)  # busy indicator
         self.progress.setFormat(f"0 / {total}")
         self.eta.setText(f"{text}…")
+        self.scroll.ensureWidgetVisible(self.eta)  # a short dock scrolls to the progress, not the parameters
 
     def show_outcome(self, text: str) -> None:
         """The job ended: the bar stops, the line says how."""
@@ -227,6 +228,7 @@ class TaskPanel(QDockWidget):
         """The result card: what was done and whether the figure that matters moved the right way."""
         self.result_card.setText(result_card_html(result))
         self.result_card.show()
+        QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(self.result_card))  # once it has its height
 
     def show_preview(self, rgb) -> None:
         pix = to_pixmap(rgb)
