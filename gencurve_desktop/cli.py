@@ -25,8 +25,9 @@ from gencurve_desktop.cli_options import (
 )
 from gencurve_desktop.cli_progress import StderrProgress
 from gencurve_desktop.cli_project import cmd_project, project_document
+from gencurve_desktop.cli_signals import Terminated, raise_if_swallowed, received, stop_code, unwinding_signals
 from gencurve_desktop.document.images import IMAGE_OUTPUTS
-from gencurve_desktop.errors import BadInputError, CancelledError, GenCurveError, NonFiniteError
+from gencurve_desktop.errors import BadInputError, GenCurveError, NonFiniteError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,14 +283,6 @@ COMMANDS = {
 }
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised where the program is so that temporary files are removed on the way out."""
-
-
-def _terminate(signum, frame) -> None:
-    raise Terminated()
-
-
 def _is_cpu_oom(e: BaseException) -> bool:
     text = str(e)
     return isinstance(e, RuntimeError) and ("can't allocate memory" in text or "not enough memory" in text)
@@ -300,24 +293,12 @@ OOM_HINT = "out of memory; try a smaller --max-side, fewer --probes or --steps, 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gencurve`` console script; returns the exit code."""
-    import signal
-
-    previous = None
-    if threading_is_main():  # Ctrl+C and SIGTERM unwind through the code, so temporary files are removed
-        previous = signal.signal(signal.SIGINT, signal.default_int_handler), signal.getsignal(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, _terminate)
-    try:
+    with unwinding_signals():  # Ctrl+C and SIGTERM unwind through the code, so temporary files are removed
         return _main(argv)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous[0])
-            signal.signal(signal.SIGTERM, previous[1])
 
 
 def _main(argv: list[str] | None) -> int:
-    import signal
-
-    progress = StderrProgress()
+    progress = StderrProgress(before_report=raise_if_swallowed)
     try:
         if sys.stdout is None or sys.stdout.closed:
             raise BadInputError("standard output is closed: there is nowhere to write the JSON result")
@@ -325,22 +306,17 @@ def _main(argv: list[str] | None) -> int:
         result = COMMANDS[args.command](args, progress)
         progress.close()
         return _print_result(result)
-    except KeyboardInterrupt:
-        progress.close()
-        print("gencurve: cancelled", file=sys.stderr)
-        return CancelledError.exit_code
-    except Terminated:
-        progress.close()
-        print("gencurve: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    except GenCurveError as e:
-        progress.close()
-        print(f"gencurve: error: {e}", file=sys.stderr)
-        return e.exit_code
+    except (KeyboardInterrupt, Terminated) as e:
+        return _stopped(progress, e)
     except SystemExit as e:  # --help
         return int(e.code or 0)
     except (MemoryError, Exception) as e:  # never a traceback for the user; GENCURVE_DEBUG=1 shows it
         progress.close()
+        if received():  # a library turned our interrupt into its own error: the user's signal is the outcome
+            return _stopped(progress, None)
+        if isinstance(e, GenCurveError):
+            print(f"gencurve: error: {e}", file=sys.stderr)
+            return e.exit_code
         if isinstance(e, MemoryError) or _is_cpu_oom(e):
             print(f"gencurve: error: {OOM_HINT}", file=sys.stderr)
             return 4
@@ -350,10 +326,11 @@ def _main(argv: list[str] | None) -> int:
         return 1
 
 
-def threading_is_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
+def _stopped(progress: StderrProgress, e: BaseException | None) -> int:
+    progress.close()
+    code, word = stop_code(e)
+    print(f"gencurve: {word}", file=sys.stderr)
+    return code
 
 
 def _print_result(result: dict) -> int:
