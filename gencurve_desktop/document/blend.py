@@ -9,15 +9,21 @@ follows the W3C Compositing and Blending formulas that the OpenRaster spec adopt
 
 with co premultiplied; the result is returned straight. Operators outside these tables (e.g. MyPaint's pigment
 mode ``mypaint:spectral-wgm``) are drawn as ``svg:src-over`` and reported by :func:`is_supported`.
+
+Where editors disagree, :class:`Rendering` says whose rules a file follows: MyPaint 2 blends in linear light
+(its files carry ``mypaint:eotf``) and draws ``svg:plus`` as the W3C Porter-Duff sum; Krita and pyora blend
+in the file's sRGB values and draw ``svg:plus`` as an additive blend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 SRC_OVER = "svg:src-over"
+PLUS = "svg:plus"
 
 
 # ------------------------------------------------------------------------------ separable blend functions B(b, s)
@@ -32,9 +38,13 @@ def _color_dodge(b, s):
 
 
 def _color_burn(b, s):
+    return np.where(b >= 1.0, 1.0, _color_burn_source_first(b, s))
+
+
+def _color_burn_source_first(b, s):
+    """Color burn testing Cs = 0 before Cb = 1 (MyPaint; the W3C text tests Cb = 1 first)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(s <= 0.0, 0.0, 1.0 - np.minimum(1.0, (1.0 - b) / np.maximum(s, 1e-12)))
-    return np.where(b >= 1.0, 1.0, out)
+        return np.where(s <= 0.0, 0.0, 1.0 - np.minimum(1.0, (1.0 - b) / np.maximum(s, 1e-12)))
 
 
 def _hard_light(b, s):
@@ -61,20 +71,25 @@ SEPARABLE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "svg:hard-light": _hard_light,
     "svg:soft-light": _soft_light,
     "svg:difference": lambda b, s: np.abs(b - s),
-    # Krita and pyora both draw svg:plus as an additive blend under src-over (not as the Porter-Duff sum of the
-    # W3C text, which saturates sooner); we follow the editors, whose files these are
-    "svg:plus": lambda b, s: np.minimum(1.0, b + s),
+    # Krita and pyora both draw svg:plus as an additive blend under src-over; MyPaint as the Porter-Duff sum of
+    # the W3C text, which saturates sooner (Rendering.plus_sum, for MyPaint's files)
+    PLUS: lambda b, s: np.minimum(1.0, b + s),
 }
 
 
 # ------------------------------------------------------------------------------ non-separable (W3C §9.2 helpers)
-def _lum(c):
-    # Rec. 601 luma as Krita computes it (the W3C text rounds it to 0.3 / 0.59 / 0.11, off by up to 3 levels)
-    return 0.299 * c[..., 0:1] + 0.587 * c[..., 1:2] + 0.114 * c[..., 2:3]
+# luma weights: Rec. 601 as Krita computes it; the W3C text (and MyPaint) round it to 0.3 / 0.59 / 0.11, which
+# moves hue/colour/luminosity results by up to 3 levels
+KRITA_LUMA = (0.299, 0.587, 0.114)
+W3C_LUMA = (0.3, 0.59, 0.11)
 
 
-def _clip_color(c):
-    lum = _lum(c)
+def _lum(c, w):
+    return w[0] * c[..., 0:1] + w[1] * c[..., 1:2] + w[2] * c[..., 2:3]
+
+
+def _clip_color(c, w):
+    lum = _lum(c, w)
     n, x = c.min(axis=-1, keepdims=True), c.max(axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         low = np.where(n < 0.0, lum + (c - lum) * lum / np.maximum(lum - n, 1e-12), c)
@@ -82,8 +97,8 @@ def _clip_color(c):
     return high
 
 
-def _set_lum(c, lum):
-    return _clip_color(c + (lum - _lum(c)))
+def _set_lum(c, lum, w):
+    return _clip_color(c + (lum - _lum(c, w)), w)
 
 
 def _sat(c):
@@ -98,11 +113,11 @@ def _set_sat(c, sat):
     return scaled
 
 
-NON_SEPARABLE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "svg:hue": lambda b, s: _set_lum(_set_sat(s, _sat(b)), _lum(b)),
-    "svg:saturation": lambda b, s: _set_lum(_set_sat(b, _sat(s)), _lum(b)),
-    "svg:color": lambda b, s: _set_lum(s, _lum(b)),
-    "svg:luminosity": lambda b, s: _set_lum(b, _lum(s)),
+NON_SEPARABLE: dict[str, Callable[[np.ndarray, np.ndarray, tuple], np.ndarray]] = {
+    "svg:hue": lambda b, s, w: _set_lum(_set_sat(s, _sat(b)), _lum(b, w), w),
+    "svg:saturation": lambda b, s, w: _set_lum(_set_sat(b, _sat(s)), _lum(b, w), w),
+    "svg:color": lambda b, s, w: _set_lum(s, _lum(b, w), w),
+    "svg:luminosity": lambda b, s, w: _set_lum(b, _lum(s, w), w),
 }
 
 # ------------------------------------------------------------------------------ Porter-Duff: (Fa, Fb) from (as, ab)
@@ -117,28 +132,77 @@ PORTER_DUFF: dict[str, Callable[[np.ndarray, np.ndarray], tuple]] = {
 SUPPORTED = frozenset(SEPARABLE) | frozenset(NON_SEPARABLE) | frozenset(PORTER_DUFF)
 
 
+@dataclass(frozen=True)
+class Rendering:
+    """The compositing rules of the editor that wrote a file.
+
+    ``eotf`` > 1: colours are decoded to linear light with ``c ** eotf`` before blending and encoded back after
+    (MyPaint 2's default, 2.2); 1 blends the stored values. ``plus_sum``: ``svg:plus`` is the Porter-Duff sum
+    (MyPaint) rather than an additive blend under src-over (Krita, pyora). ``luma``: the weights of the
+    non-separable modes' luminosity. ``burn_source_first``: color burn gives 0 where Cs = 0 even where Cb = 1."""
+
+    eotf: float = 1.0
+    plus_sum: bool = False
+    luma: tuple[float, float, float] = KRITA_LUMA
+    burn_source_first: bool = False
+
+    @classmethod
+    def mypaint(cls, eotf: float) -> Rendering:
+        """MyPaint's rules (2.x; 1.x files are ``eotf`` 1)."""
+        return cls(eotf=eotf, plus_sum=True, luma=W3C_LUMA, burn_source_first=True)
+
+    def decode(self, colour: np.ndarray) -> np.ndarray:
+        """Stored colour (0..1) to the blending space."""
+        return colour if self.eotf == 1.0 else np.power(colour, self.eotf)
+
+    def encode(self, colour: np.ndarray) -> np.ndarray:
+        """Blending space back to stored colour (0..1)."""
+        return colour if self.eotf == 1.0 else np.power(np.clip(colour, 0.0, 1.0), 1.0 / self.eotf)
+
+
+KRITA = Rendering()
+
+
+def _mix(op: str, b: np.ndarray, s: np.ndarray, rules: Rendering) -> np.ndarray:
+    if op in NON_SEPARABLE:
+        return NON_SEPARABLE[op](b, s, rules.luma)
+    if op == "svg:color-burn" and rules.burn_source_first:
+        return _color_burn_source_first(b, s)
+    return SEPARABLE[op](b, s)
+
+
 def is_supported(op: str | None) -> bool:
     """Whether ``op`` (a ``composite-op`` value; None means src-over) is drawn as the spec says."""
     return op is None or op in SUPPORTED
 
 
-def blend(backdrop: np.ndarray, b_alpha: np.ndarray, src: np.ndarray, s_alpha: np.ndarray, op: str | None):
+def blend(
+    backdrop: np.ndarray,
+    b_alpha: np.ndarray,
+    src: np.ndarray,
+    s_alpha: np.ndarray,
+    op: str | None,
+    rules: Rendering | None = None,
+):
     """Composite straight colour ``src`` (H x W x 3, alpha H x W x 1) onto ``backdrop`` with ``op``.
 
-    Returns (colour, alpha), straight, floats in 0..1. Unsupported operators draw as src-over.
+    Returns (colour, alpha), straight, floats in 0..1. Unsupported operators draw as src-over. ``rules``: where
+    editors disagree (``svg:plus``, the luma weights), whose way; Krita's by default. Colours are taken as they
+    are: decoding to linear light is the caller's (:meth:`Rendering.decode`).
     """
+    rules = rules or KRITA
     op = op if op in SUPPORTED else SRC_OVER
     if op == SRC_OVER:  # the common cases, exactly what the formula gives, without its ten full-size passes
         if s_alpha.min() >= 1.0:  # an opaque layer covers everything below it
             return src, s_alpha
         if not b_alpha.any():  # nothing below yet: the layer itself
             return np.where(s_alpha > 0, src, 0.0), s_alpha
-    if op in PORTER_DUFF:
-        fa, fb = PORTER_DUFF[op](s_alpha, b_alpha)
+    if op in PORTER_DUFF or (op == PLUS and rules.plus_sum):
+        fa, fb = PORTER_DUFF[op](s_alpha, b_alpha) if op in PORTER_DUFF else (1.0, 1.0)
         premul = s_alpha * src * fa + b_alpha * backdrop * fb
         alpha = s_alpha * fa + b_alpha * fb
     else:
-        mixed = SEPARABLE[op](backdrop, src) if op in SEPARABLE else NON_SEPARABLE[op](backdrop, src)
+        mixed = _mix(op, backdrop, src, rules)
         src = (1.0 - b_alpha) * src + b_alpha * np.clip(mixed, 0.0, 1.0)
         premul = s_alpha * src + b_alpha * backdrop * (1.0 - s_alpha)
         alpha = s_alpha + b_alpha * (1.0 - s_alpha)

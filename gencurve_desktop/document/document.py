@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gencurve_desktop.document.blend import is_supported
+from gencurve_desktop.document.blend import KRITA, Rendering, is_supported
 from gencurve_desktop.document.layers import Group, Layer, composite, new_id
 from gencurve_desktop.errors import BadInputError
 
 SCHEMA_VERSION = 1
+MYPAINT_NS = "{http://mypaint.org/ns/openraster}"  # as ElementTree spells namespaced attributes
 
 
 @dataclass
@@ -70,8 +71,24 @@ class Document:
         """The merged image as shown: H x W x 3 over white, or H x W x 4 keeping transparency (``alpha``), as
         written to mergedimage.png. ``layers`` draws only those (e.g. the original alone), in their groups."""
         return composite(
-            self.layers if layers is None else layers, self.size, None if alpha else (255, 255, 255), self.groups
+            self.layers if layers is None else layers,
+            self.size,
+            None if alpha else (255, 255, 255),
+            self.groups,
+            self.rendering,
         )
+
+    @property
+    def rendering(self) -> Rendering:
+        """The compositing rules of the editor that wrote the file (MyPaint's are in its image attributes)."""
+        attrs = self.extra_image_attrs
+        if MYPAINT_NS + "version" not in attrs and MYPAINT_NS + "eotf" not in attrs:
+            return KRITA
+        try:
+            eotf = float(attrs.get(MYPAINT_NS + "eotf", "1"))
+        except ValueError:
+            eotf = 1.0
+        return Rendering.mypaint(eotf if 0.1 <= eotf <= 10.0 else 1.0)  # the range check also refuses nan and inf
 
     def unsupported_modes(self) -> list[tuple[str, str]]:
         """(layer or group name, composite-op) for every blend mode drawn as normal because it is not implemented."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gencurve_desktop.document.blend import SRC_OVER, blend
+from gencurve_desktop.document.blend import KRITA, SRC_OVER, Rendering, blend
 
 
 def new_id() -> str:
@@ -116,30 +116,40 @@ def layer_tree(layers: list[Layer], groups: dict[str, Group]) -> Node:
 
 
 def composite_rgba(
-    layers: list[Layer], size: tuple[int, int], groups: dict[str, Group] | None = None
+    layers: list[Layer],
+    size: tuple[int, int],
+    groups: dict[str, Group] | None = None,
+    rendering: Rendering = KRITA,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The layer tree composited onto a transparent canvas: straight colour H x W x 3 and alpha H x W x 1, floats."""
+    """The layer tree composited onto a transparent canvas with ``rendering``'s rules: straight colour H x W x 3
+    and alpha H x W x 1, floats, colour in the file's stored encoding."""
+    colour, alpha = _blended(layers, size, groups, rendering)
+    return rendering.encode(colour), alpha
+
+
+def _blended(layers, size, groups, rules: Rendering) -> tuple[np.ndarray, np.ndarray]:
+    """The tree drawn in the blending space (linear light for MyPaint 2)."""
     w, h = size
     colour, alpha = np.zeros((h, w, 3)), np.zeros((h, w, 1))
-    return _draw(layer_tree(layers, groups or {}).children, colour, alpha)
+    return _draw(layer_tree(layers, groups or {}).children, colour, alpha, rules)
 
 
-def _draw(children: list, colour: np.ndarray, alpha: np.ndarray, opacity: float = 1.0):
+def _draw(children: list, colour: np.ndarray, alpha: np.ndarray, rules: Rendering, opacity: float = 1.0):
     """Draw ``children`` (bottom first) onto (colour, alpha); ``opacity`` is a pass-through group's, inherited."""
     for child in children:
         if isinstance(child, Layer):
             if not child.visible or child.opacity * opacity <= 0:
                 continue
-            src = child.pixels[..., :3].astype(np.float64) / 255.0
+            src = rules.decode(child.pixels[..., :3].astype(np.float64) / 255.0)
             a = child.pixels[..., 3:4].astype(np.float64) / 255.0 * float(child.opacity * opacity)
-            colour, alpha = blend(colour, alpha, src, a, child.composite_op)
+            colour, alpha = blend(colour, alpha, src, a, child.composite_op, rules)
         elif child.group.visible:
             g = child.group
             if g.isolated:
-                c, a = _draw(child.children, np.zeros_like(colour), np.zeros_like(alpha))
-                colour, alpha = blend(colour, alpha, c, a * float(g.opacity * opacity), g.composite_op)
+                c, a = _draw(child.children, np.zeros_like(colour), np.zeros_like(alpha), rules)
+                colour, alpha = blend(colour, alpha, c, a * float(g.opacity * opacity), g.composite_op, rules)
             else:
-                colour, alpha = _draw(child.children, colour, alpha, opacity * float(g.opacity))
+                colour, alpha = _draw(child.children, colour, alpha, rules, opacity * float(g.opacity))
     return colour, alpha
 
 
@@ -148,18 +158,21 @@ def composite(
     size: tuple[int, int],
     background=(255, 255, 255),
     groups: dict[str, Group] | None = None,
+    rendering: Rendering = KRITA,
 ) -> np.ndarray:
     """Flatten the visible tree (bottom first) with its blend modes: over an opaque ``background`` (H x W x 3
-    uint8), or with ``background=None`` keeping transparency (H x W x 4, straight alpha).
+    uint8), or with ``background=None`` keeping transparency (H x W x 4, straight alpha). ``rendering``: the
+    rules of the editor that wrote the file (linear light for MyPaint 2).
 
     Computed in float and rounded once, so an opaque full-opacity top layer reproduces its pixels exactly.
     """
-    colour, alpha = composite_rgba(layers, size, groups)
+    colour, alpha = _blended(layers, size, groups, rendering)
     if background is None:
-        out = np.concatenate([colour * 255.0, alpha * 255.0], axis=2)
+        out = np.concatenate([rendering.encode(colour) * 255.0, alpha * 255.0], axis=2)
     elif alpha.min() >= 1.0:  # opaque: the background shows nowhere
-        out = colour * 255.0
-    else:
-        out = colour * 255.0 * alpha + np.asarray(background, np.float64) * (1.0 - alpha)
+        out = rendering.encode(colour) * 255.0
+    else:  # over the background in the blending space too, as the editor shows it
+        under = rendering.decode(np.asarray(background, np.float64) / 255.0)
+        out = rendering.encode(colour * alpha + under * (1.0 - alpha)) * 255.0
     np.rint(out, out=out)
     return np.clip(out, 0, 255, out=out).astype(np.uint8)

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
-from gencurve_desktop.document.document import SCHEMA_VERSION, Document
+from gencurve_desktop.document.document import MYPAINT_NS, SCHEMA_VERSION, Document
 from gencurve_desktop.document.layers import Group, Layer, Node, layer_tree
 from gencurve_desktop.errors import BadInputError
 
@@ -23,6 +23,7 @@ LAYER_ATTRS = {"name", "src", "x", "y", "opacity", "visibility", "composite-op",
 GROUP_ATTRS = {"name", "x", "y", "opacity", "visibility", "composite-op", "isolation"}
 
 ET.register_namespace("gencurve", NS)
+ET.register_namespace("mypaint", MYPAINT_NS.strip("{}"))  # MyPaint's attributes keep their usual prefix
 
 
 # ----------------------------------------------------------------------------------------------- writing

@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
         doc = self.doc
         if node_id in doc.groups:
             groups = {**doc.groups, node_id: replace(doc.groups[node_id], opacity=opacity)}
-            self.canvas.set_image(composite(doc.layers, doc.size, groups=groups))
+            self.canvas.set_image(composite(doc.layers, doc.size, groups=groups, rendering=doc.rendering))
             return
         layers = [replace(x, opacity=opacity) if x.id == node_id else x for x in doc.layers]
         self.canvas.set_image(doc.composite(layers=layers))
