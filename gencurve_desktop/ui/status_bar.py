@@ -19,8 +19,9 @@ def legend_pixmap(width: int = 80, height: int = 10):
 
 def build_status_bar(window) -> None:
     """Create the status bar's widgets as attributes of ``window`` (object names are the automation contract)."""
-    window.demo_notice = QLabel("  Demo model: random weights, results are not meaningful  ")
+    window.demo_notice = QLabel("  Demo: random weights  ")
     window.demo_notice.setObjectName("demoNotice")
+    window.demo_notice.setToolTip("The demo model has random weights: its curves, maps and edits are not meaningful")
     window.demo_notice.setStyleSheet("background:#8a5a00;color:white;font-weight:bold;border-radius:3px")
     window.demo_notice.setVisible(False)
     window.coords = QLabel("")

@@ -20,8 +20,7 @@ def mask(sample_rgb):
     return m
 
 
-@pytest.mark.parametrize("ref", [(10, 100), (120, 5)])
-@pytest.mark.parametrize("task", ["transfer", "remove"])
+@pytest.mark.parametrize("task, ref", [("transfer", (10, 100)), ("remove", (120, 5))])  # two corners, two tasks
 def test_curve_distance_falls(demo_model, sample_rgb, mask, task, ref):
     params = EditParams(iterations=30, steps=10)
     result = run_edit(demo_model, EditRequest(task, sample_rgb, mask, ref, params))
@@ -33,15 +32,6 @@ def test_pseudo_curve_remove_lowers_rates(demo_model, sample_rgb, mask):
     result = run_edit(demo_model, EditRequest("remove", sample_rgb, mask, None, EditParams(iterations=30, steps=10)))
     assert result.reference_curve_before is None
     assert result.curve_distance_after < result.curve_distance_before
-
-
-def test_saliency_up_and_down_move_fluctuation_apart(demo_model, sample_rgb, mask):
-    params = EditParams(iterations=30, steps=10)
-    up = run_edit(demo_model, EditRequest("saliency-up", sample_rgb, mask, None, params))
-    down = run_edit(demo_model, EditRequest("saliency-down", sample_rgb, mask, None, params))
-    assert up.fluctuation_before == down.fluctuation_before
-    assert down.fluctuation_after < up.fluctuation_after
-    assert up.curve_distance_before is None
 
 
 @pytest.mark.parametrize("task", ["transfer", "remove", "saliency-up", "saliency-down", "blend"])

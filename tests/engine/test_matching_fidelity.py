@@ -38,7 +38,7 @@ def test_saliency_edits_move_the_rate_they_optimise_from_the_start(demo_model, s
     before = float(np.mean(np.asarray(result.source_curve_before)[keep]))
     after = float(np.mean(np.asarray(result.source_curve_after)[keep]))
     assert sign * (after - before) > 0, (before, after)
-    assert result.loss_kind == "true"
+    assert result.loss_kind == "true" and result.curve_distance_before is None  # no reference curve here
 
 
 def test_logged_loss_is_the_true_loss(demo_model, sample_rgb, mask):
