@@ -291,9 +291,10 @@ def _is_cpu_oom(e: BaseException) -> bool:
 OOM_HINT = "out of memory; try a smaller --max-side, fewer --probes or --steps, or the other device (--device cpu|cuda)"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``gencurve`` console script; returns the exit code."""
-    with unwinding_signals():  # Ctrl+C and SIGTERM unwind through the code, so temporary files are removed
+def main(argv: list[str] | None = None, final: bool = False) -> int:
+    """Entry point of the ``gencurve`` console script; returns the exit code. ``final``: the process exits right
+    after, so signals stay ignored on the way out (a late Ctrl+C cannot change the code decided here)."""
+    with unwinding_signals(final):  # Ctrl+C and SIGTERM unwind through the code, so temporary files are removed
         return _main(argv)
 
 
@@ -348,7 +349,7 @@ def _print_result(result: dict) -> int:
 
 def run() -> None:
     """Console-script wrapper."""
-    exit_with(main())
+    exit_with(main(final=True))
 
 
 def exit_with(code: int) -> None:

@@ -19,7 +19,7 @@ def run() -> None:
     signal.signal(signal.SIGTERM, _before_main)
     from gencurve_desktop.cli import exit_with, main
 
-    exit_with(main())
+    exit_with(main(final=True))
 
 
 if __name__ == "__main__":

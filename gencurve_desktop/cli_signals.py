@@ -6,7 +6,8 @@ through. A compiled extension's initialisation turns it into ``ImportError`` (py
 lazy import then wraps that in ``RuntimeError``), and a bare ``except:`` (mpmath's back-end probe) swallows it.
 So the command asks :func:`received` before reporting an error, and :func:`raise_if_swallowed` raises the
 signal again at the next progress report: a signal always ends in "cancelled"/"terminated", with nothing
-written.
+written. Once the outputs are in place (:func:`outputs_committed`, run while the renames hold signals back)
+signals are ignored: the command ends as it succeeded, never "cancelled" with its outputs written.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+
+from gencurve_desktop.document.atomic import after_commit
 
 
 class Terminated(BaseException):
@@ -41,9 +44,10 @@ def _remember(signum: int) -> None:
 
 
 @contextlib.contextmanager
-def unwinding_signals() -> Iterator[None]:
+def unwinding_signals(final: bool = False) -> Iterator[None]:
     """Within the block (main thread only), SIGINT raises ``KeyboardInterrupt`` and SIGTERM :class:`Terminated`,
-    and both are remembered; the previous handlers come back afterwards."""
+    and both are remembered. Afterwards the previous handlers come back, or with ``final`` (the process exits
+    next, with the code decided inside) both signals are ignored."""
     global _received
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -51,10 +55,19 @@ def unwinding_signals() -> Iterator[None]:
     _received = None
     previous = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _terminate)
     try:
-        yield
+        with after_commit(outputs_committed):
+            yield
     finally:
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGTERM, previous[1])
+        signal.signal(signal.SIGINT, signal.SIG_IGN if final else previous[0])
+        signal.signal(signal.SIGTERM, signal.SIG_IGN if final else previous[1])
+
+
+def outputs_committed() -> None:
+    """The command's outputs are in place: from now on SIGINT and SIGTERM are ignored (one held back by the
+    renames is discarded). Only while this module's handlers are the ones installed: a batch keeps its own."""
+    if signal.getsignal(signal.SIGINT) is _interrupt and signal.getsignal(signal.SIGTERM) is _terminate:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def received() -> int | None:

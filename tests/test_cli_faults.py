@@ -163,11 +163,14 @@ def test_a_signal_at_any_moment_leaves_both_outputs_or_neither(files, sig, code)
     assert code in seen  # at least one run was really interrupted
 
 
-# A real signal sent while a library imports, which then does what real libraries do with the exception: a
-# pybind11 extension's initialisation raises ImportError("initialization failed") from it (diffusers' lazy
-# import wraps that in RuntimeError), and mpmath's back-end probe swallows it with a bare ``except:``. The hook
-# only fixes the moment, which a sleep in the test above hits by chance (CI did, once: exit 3, "cannot load model").
-SIGNAL_DURING_IMPORT = """
+# A real signal sent at a fixed moment, from inside the child:
+# - while a library imports, which then does what real libraries do with the exception: a pybind11 extension's
+#   initialisation raises ImportError("initialization failed") from it (diffusers' lazy import wraps that in
+#   RuntimeError), mpmath's back-end probe swallows it with a bare ``except:``. The sleeps of the test above hit
+#   that moment by chance (CI did, once: exit 3, "cannot load model").
+# - right after the output's rename, while the renames hold signals back: the outputs are in place, so the
+#   command must end as it succeeded, not as "cancelled" with its outputs written.
+SIGNAL_AT_A_MOMENT = """
 import importlib.abc, importlib.machinery, os, signal, sys, time
 TARGET, SIG, MODE = "diffusers.models.autoencoders.autoencoder_kl", int(sys.argv[1]), sys.argv[2]
 
@@ -188,11 +191,31 @@ class Hook(importlib.abc.MetaPathFinder):
         spec.loader.exec_module = exec_module
         return spec
 
-sys.meta_path.insert(0, Hook())
+if MODE == "after-rename":
+    real_replace = os.replace
+    def replace(src, dst):
+        real_replace(src, dst)
+        if str(dst).endswith(".ora"):  # the last of the two renames
+            os.kill(os.getpid(), SIG)
+    os.replace = replace
+else:
+    sys.meta_path.insert(0, Hook())
 sys.argv = ["gencurve", *sys.argv[3:]]
 from gencurve_desktop.cli_entry import run
 run()
 """
+
+
+def signal_at_a_moment(files, mode, sig):
+    out, project = files / "o.png", files / "o.ora"
+    args = edit(files, "-o", out, "--project", project)
+    return subprocess.run(
+        [sys.executable, "-c", SIGNAL_AT_A_MOMENT, str(int(sig)), mode, *map(str, args), *FAST],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize(
@@ -200,17 +223,16 @@ run()
     [("convert", signal.SIGINT, 130, "cancelled"), ("swallow", signal.SIGTERM, 143, "terminated")],
 )
 def test_a_signal_a_library_converts_or_swallows_still_cancels(files, mode, sig, code, word):
-    out, project = files / "o.png", files / "o.ora"
-    args = edit(files, "-o", out, "--project", project)
-    r = subprocess.run(
-        [sys.executable, "-c", SIGNAL_DURING_IMPORT, str(int(sig)), mode, *map(str, args), *FAST],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, HF_HUB_OFFLINE="1"),
-        timeout=300,
-    )
+    r = signal_at_a_moment(files, mode, sig)
     assert r.returncode == code and one_line(r.stderr) == f"gencurve: {word}"
-    assert not out.exists() and not project.exists() and temps(files) == []
+    assert not (files / "o.png").exists() and not (files / "o.ora").exists() and temps(files) == []
+
+
+def test_a_signal_once_the_outputs_are_in_place_ends_nothing(files):
+    r = signal_at_a_moment(files, "after-rename", signal.SIGINT)
+    assert r.returncode == 0 and "cancelled" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert json.loads(r.stdout)["project"] == str(files / "o.ora")
+    assert (files / "o.png").exists() and (files / "o.ora").exists() and temps(files) == []
 
 
 def test_cpu_out_of_memory_exits_4_with_a_hint(tmp_path):

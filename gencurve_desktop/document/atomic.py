@@ -11,7 +11,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,8 +47,10 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        with _signals_held():
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+            _committed()
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -155,11 +157,32 @@ def write_together(writes: list[tuple[Path, Callable[[BinaryIO], None]]]) -> Non
             for tmp, path, mode in staged:
                 os.chmod(tmp, mode)
                 os.replace(tmp, path)
+            _committed()
     except BaseException:
         for tmp, _, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         raise
+
+
+_after_commit: list[Callable[[], None]] = []
+
+
+@contextlib.contextmanager
+def after_commit(hook: Callable[[], None]) -> Iterator[None]:
+    """Within the block, ``hook()`` runs right after every commit (the rename of :func:`write_atomic`, the renames
+    of :func:`write_together`) while SIGINT and SIGTERM are still held back. The command line uses it so that a
+    signal arriving once the outputs are in place ends nothing: the command reports what it wrote."""
+    _after_commit.append(hook)
+    try:
+        yield
+    finally:
+        _after_commit.remove(hook)
+
+
+def _committed() -> None:
+    for hook in list(_after_commit):
+        hook()
 
 
 @contextlib.contextmanager
