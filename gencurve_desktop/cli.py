@@ -294,8 +294,13 @@ OOM_HINT = "out of memory; try a smaller --max-side, fewer --probes or --steps, 
 def main(argv: list[str] | None = None, final: bool = False) -> int:
     """Entry point of the ``gencurve`` console script; returns the exit code. ``final``: the process exits right
     after, so signals stay ignored on the way out (a late Ctrl+C cannot change the code decided here)."""
-    with unwinding_signals(final):  # Ctrl+C and SIGTERM unwind through the code, so temporary files are removed
-        return _main(argv)
+    try:
+        with unwinding_signals(final):  # Ctrl+C and SIGTERM unwind through the code, so temporary files are removed
+            return _main(argv)
+    except (KeyboardInterrupt, Terminated) as e:  # in the last steps, after the command ended without writing
+        code, word = stop_code(e)
+        print(f"gencurve: {word}", file=sys.stderr)
+        return code
 
 
 def _main(argv: list[str] | None) -> int:
