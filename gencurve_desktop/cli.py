@@ -298,9 +298,7 @@ def main(argv: list[str] | None = None, final: bool = False) -> int:
         with unwinding_signals(final):  # Ctrl+C and SIGTERM unwind through the code, so temporary files are removed
             return _main(argv)
     except (KeyboardInterrupt, Terminated) as e:  # in the last steps, after the command ended without writing
-        code, word = stop_code(e)
-        print(f"gencurve: {word}", file=sys.stderr)
-        return code
+        return _stopped(None, e)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -332,8 +330,9 @@ def _main(argv: list[str] | None) -> int:
         return 1
 
 
-def _stopped(progress: StderrProgress, e: BaseException | None) -> int:
-    progress.close()
+def _stopped(progress: StderrProgress | None, e: BaseException | None) -> int:
+    if progress is not None:
+        progress.close()
     code, word = stop_code(e)
     print(f"gencurve: {word}", file=sys.stderr)
     return code
