@@ -86,3 +86,10 @@ def test_the_pigment_layer_is_reported_kept_on_save_and_the_rest_still_matches(t
     )
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["unsupported_modes"] == [{"name": "top", "mode": "mypaint:spectral-wgm"}]
+
+
+@pytest.mark.parametrize("value, eotf", [("2.2", 2.2), ("nan", 1.0), ("inf", 1.0), ("0", 1.0), ("two", 1.0)])
+def test_a_damaged_eotf_falls_back_to_stored_values(value, eotf):
+    doc = load_ora(DATA / "mypaint" / "mode-src-over.ora")
+    doc.extra_image_attrs["{http://mypaint.org/ns/openraster}eotf"] = value
+    assert doc.rendering == Rendering.mypaint(eotf)
