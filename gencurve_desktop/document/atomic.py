@@ -47,10 +47,9 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        with _signals_held():
+        with _commit_section():
             os.chmod(tmp, mode)
             os.replace(tmp, path)
-            _committed()
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -153,11 +152,10 @@ def write_together(writes: list[tuple[Path, Callable[[BinaryIO], None]]]) -> Non
                     os.fsync(f.fileno())
             except OSError as e:
                 raise BadInputError(f"{path}: cannot write ({e.strerror or e})") from None
-        with _signals_held():
+        with _commit_section():
             for tmp, path, mode in staged:
                 os.chmod(tmp, mode)
                 os.replace(tmp, path)
-            _committed()
     except BaseException:
         for tmp, _, _ in staged:
             with contextlib.suppress(FileNotFoundError):
@@ -171,8 +169,9 @@ _after_commit: list[Callable[[], None]] = []
 @contextlib.contextmanager
 def after_commit(hook: Callable[[], None]) -> Iterator[None]:
     """Within the block, ``hook()`` runs right after every commit (the rename of :func:`write_atomic`, the renames
-    of :func:`write_together`) while SIGINT and SIGTERM are still held back. The command line uses it so that a
-    signal arriving once the outputs are in place ends nothing: the command reports what it wrote."""
+    of :func:`write_together`), before a SIGINT or SIGTERM held back meanwhile is delivered. The command line
+    uses it so that a signal arriving once the outputs are in place ends nothing: the command reports what it
+    wrote."""
     _after_commit.append(hook)
     try:
         yield
@@ -180,23 +179,33 @@ def after_commit(hook: Callable[[], None]) -> Iterator[None]:
         _after_commit.remove(hook)
 
 
-def _committed() -> None:
-    for hook in list(_after_commit):
-        hook()
-
-
 @contextlib.contextmanager
-def _signals_held():
-    """Hold back SIGINT and SIGTERM (delivered right after) where the platform allows it."""
-    import signal
+def _commit_section() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the renames run, then run the commit hooks (only if the block finished),
+    then deliver what was held to the handlers installed by then.
 
-    mask = getattr(signal, "pthread_sigmask", None)
-    if mask is None:  # pragma: no cover - Windows
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = mask(signal.SIG_BLOCK, held)
+    Held at Python's level: the handlers only record the signal meanwhile. A kernel mask would not do, because
+    it is per thread and the kernel hands a process-wide signal (Ctrl+C) to any thread not blocking it, e.g.
+    one of torch's; Python then runs the handler on the main thread anyway."""
+    import signal
+    import threading
+
+    on_main = threading.current_thread() is threading.main_thread()
+    held: list[int] = []
+    previous = {}
+    if on_main:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not None:  # None: set outside Python, cannot be put back
+                previous[signum] = signal.signal(signum, lambda n, _frame: held.append(n))
+    finished = False
     try:
         yield
+        finished = True
     finally:
-        mask(signal.SIG_SETMASK, old)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if finished:
+            for hook in list(_after_commit):
+                hook()
+        for signum in held:
+            signal.raise_signal(signum)
