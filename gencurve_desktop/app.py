@@ -16,7 +16,9 @@ def _application():
     from PySide6.QtWidgets import QApplication
 
     from gencurve_desktop.paths import icon_path
+    from gencurve_desktop.ui.binding_guard import guard_none_references
 
+    guard_none_references()  # before any painting: see binding_guard.py
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
