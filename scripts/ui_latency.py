@@ -44,6 +44,11 @@ def measure_run(w, args) -> dict:
     w.run_edit()
     done.exec()
     timer.stop()
+    idle = QEventLoop()  # the edit lands before the worker says it is done: wait for that too
+    w.bridge.busyChanged.connect(idle.quit)
+    if w.bridge.busy:
+        idle.exec()
+    w.bridge.busyChanged.disconnect(idle.quit)
     w.editLanded.disconnect(done.quit)
     w.errorShown.disconnect(done.quit)
     g = np.array(gaps[1:]) * 1000

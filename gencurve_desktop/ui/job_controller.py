@@ -58,9 +58,10 @@ class JobController(QObject):
         except GenCurveError as e:
             w.show_error("Cannot run this edit", str(e))
             return False
+        w.curve_dock.start_run()  # before the engine starts: drawing the axes competes with it afterwards
         if not self._start(EditJob(request), lambda result: self._edit_finished(doc, result)):
+            w.curve_dock.end_run()
             return False
-        w.curve_dock.clear_run()
         self._started = time.monotonic()
         w.task_dock.show_phase("Starting", request.params.for_task(request.task).iterations)
         w.task_dock.result_card.hide()
@@ -115,6 +116,7 @@ class JobController(QObject):
         if not busy:
             self.plot_timer.stop()
             self._flush_plot()
+            self.w.curve_dock.end_run()
 
     def _edit_progress(self, ev) -> None:
         if ev.phase != "iterations":  # set-up and wrap-up: say what is happening; the starting curves when known

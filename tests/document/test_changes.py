@@ -94,3 +94,22 @@ def test_composite_of_opaque_top_layer_is_that_layer(doc, sample_rgb):
     SetLayerProps(d2.layers[1].id, visible=True, opacity=0.5).apply(d2)
     mixed = d2.composite().astype(int)
     assert np.abs(mixed - 127.5).max() <= 1  # x/2 + (255-x)/2
+
+
+@pytest.mark.parametrize("mode", ["svg:src-over", "svg:multiply", "svg:screen", "svg:color-burn", "svg:plus"])
+def test_layers_under_an_opaque_layer_are_skipped_with_the_same_picture(sample_rgb, mode):
+    """The compositor starts at the topmost layer that hides everything under it; the picture must be the one
+    drawn from the bottom. The same stack with that layer one level short of opaque at one pixel draws every
+    layer, and agrees everywhere else."""
+    rng = np.random.default_rng(3)
+    h, w = sample_rgb.shape[:2]
+    under = Layer("under", rng.integers(0, 256, (h, w, 4), dtype=np.uint8))
+    cover = Layer.from_rgb("cover", sample_rgb)
+    over = Layer("over", rng.integers(0, 256, (h, w, 4), dtype=np.uint8), opacity=0.7)
+    over.extra_attrs["composite-op"] = mode
+    doc = Document.from_image(sample_rgb)
+    doc.layers[:] = [under, cover, over]
+    skipped = doc.composite()
+    cover.pixels[0, 0, 3] = 254  # no longer hides what is under it: every layer is drawn
+    drawn = doc.composite()
+    assert np.abs(skipped.astype(int) - drawn.astype(int))[1:, 1:].max() == 0
