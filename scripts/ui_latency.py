@@ -1,8 +1,9 @@
-"""Measure the longest event-loop gap of the desktop while an edit runs (goal: < 50 ms).
+"""Measure the longest event-loop gap of the desktop while a job runs (goal: < 50 ms).
 
-    QT_QPA_PLATFORM=offscreen python3 scripts/ui_latency.py [--iterations 60] [--size 512]
+    QT_QPA_PLATFORM=offscreen python3 scripts/ui_latency.py [--job edit|saliency|probe] [--iterations 60] [--size 512]
 
-A 5 ms QTimer records the time between its ticks on the UI thread while the worker thread runs a demo edit;
+A 5 ms QTimer records the time between its ticks on the UI thread while the worker thread runs a demo job (an
+edit, a saliency map or a curve probe), from the click until the worker is idle again, its result shown;
 the longest gap is the longest time the UI could not respond.
 """
 
@@ -19,8 +20,20 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 
 
+def start_job(w, job: str) -> None:
+    """Click what a user clicks for ``job``."""
+    if job == "edit":
+        w.run_edit()
+    elif job == "saliency":
+        w.saliency = None  # computed again each run
+        w.actionSaliencyMap.setChecked(False)
+        w.actionSaliencyMap.trigger()
+    else:
+        w.jobs.probe(w.doc.width // 3, w.doc.height // 3)
+
+
 def measure_run(w, args) -> dict:
-    """Run one edit while a 5 ms timer records the gaps between its ticks on the UI thread."""
+    """Run one job while a 5 ms timer records the gaps between its ticks on the UI thread."""
     gaps: list[float] = []
     stamps: list[float] = []
     started = time.perf_counter()
@@ -37,23 +50,23 @@ def measure_run(w, args) -> dict:
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)
-    done = QEventLoop()
-    w.editLanded.connect(done.quit)
-    w.errorShown.connect(done.quit)
+    idle = QEventLoop()  # the worker is idle again once the result has landed (or the job failed)
+
+    def busy_changed(busy: bool) -> None:
+        if not busy:
+            idle.quit()
+
+    w.bridge.busyChanged.connect(busy_changed)
     timer.start()
-    w.run_edit()
-    done.exec()
-    timer.stop()
-    idle = QEventLoop()  # the edit lands before the worker says it is done: wait for that too
-    w.bridge.busyChanged.connect(idle.quit)
+    start_job(w, args.job)
     if w.bridge.busy:
         idle.exec()
-    w.bridge.busyChanged.disconnect(idle.quit)
-    w.editLanded.disconnect(done.quit)
-    w.errorShown.disconnect(done.quit)
+    timer.stop()
+    w.bridge.busyChanged.disconnect(busy_changed)
     g = np.array(gaps[1:]) * 1000
     worst = np.argsort(g)[-5:][::-1]
     return {
+        "job": args.job,
         "iterations": args.iterations,
         "image_size": args.size,
         "run_s": round(time.perf_counter() - started, 2),
@@ -88,6 +101,7 @@ def _watch(last: list[float], limit_ms: float) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--job", choices=["edit", "saliency", "probe"], default="edit")
     ap.add_argument("--iterations", type=int, default=60)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--steps", type=int, default=20)
