@@ -1,6 +1,7 @@
 """The curve dock: live source/reference curves, before/after overlays, probe curves, PNG/CSV export.
 
-Repaints are kept cheap because they happen on the UI thread while the engine has the CPU: the axes (which also
+Repaints are kept cheap because they happen on the UI thread while the engine runs, and every Qt call then waits
+to take Python's lock back from the worker thread (3-4 times the idle cost during an edit): the axes (which also
 draw the grid) are cached as pixmaps, and the view's range moves only in round steps, when a curve leaves it or
 fills less than a third of it, rather than with every update (each change of range redraws both axes: ~10 ms of
 UI time idle, 40-50 ms on a 2-core machine during an edit; a repaint that only blits the axes takes ~2 ms).
