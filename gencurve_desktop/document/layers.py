@@ -123,24 +123,27 @@ def composite_rgba(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The layer tree composited onto a transparent canvas with ``rendering``'s rules: straight colour H x W x 3
     and alpha H x W x 1, floats, colour in the file's stored encoding."""
-    colour, alpha = _blended(layers, size, groups, rendering)
+    colour, alpha = _blended(_visible_from_cover(layers, groups)[0], size, rendering)
     return rendering.encode(colour), alpha
 
 
-def _blended(layers, size, groups, rules: Rendering) -> tuple[np.ndarray, np.ndarray]:
-    """The tree drawn in the blending space (linear light for MyPaint 2)."""
-    w, h = size
-    colour, alpha = np.zeros((h, w, 3)), np.zeros((h, w, 1))
+def _visible_from_cover(layers, groups) -> tuple[list, bool]:
+    """The tree's top-level children from the topmost one that hides everything under it (drawing it over
+    anything gives its own colour and alpha 1, so nothing below matters), and whether there is such a one."""
     children = layer_tree(layers, groups or {}).children
     cover = _covering(children)
-    if cover is not None:  # drawing it over anything gives its own colour and alpha 1: start from there
-        children = children[cover:]
-    return _draw(children, colour, alpha, rules)
+    return (children, False) if cover is None else (children[cover:], True)
+
+
+def _blended(children: list, size, rules: Rendering) -> tuple[np.ndarray, np.ndarray]:
+    """``children`` (top-level nodes, bottom first) drawn in the blending space (linear light for MyPaint 2)."""
+    w, h = size
+    return _draw(children, np.zeros((h, w, 3)), np.zeros((h, w, 1)), rules)
 
 
 def _covering(children: list) -> int | None:
     """The index of the topmost child layer that hides everything under it (visible, normal mode, full opacity,
-    every pixel opaque), or None. Composites start there: 4 ms instead of 22 for two 512² layers."""
+    every pixel opaque), or None. Composites start there: 3 ms instead of 22 for two 512² layers."""
     for i in range(len(children) - 1, -1, -1):
         child = children[i]
         if (
@@ -148,7 +151,7 @@ def _covering(children: list) -> int | None:
             and child.visible
             and child.opacity >= 1.0
             and child.composite_op == SRC_OVER
-            and bool((child.pixels[..., 3] == 255).all())
+            and int(child.pixels[..., 3].min()) == 255
         ):
             return i
     return None
@@ -186,12 +189,11 @@ def composite(
 
     Computed in float and rounded once, so an opaque full-opacity top layer reproduces its pixels exactly.
     """
-    top = layer_tree(layers, groups or {}).children
-    cover = _covering(top)
-    if cover is not None and cover == len(top) - 1 and rendering.eotf == 1.0:
-        pixels = top[cover].pixels  # one opaque layer hides everything: the result is its pixels, exactly
+    children, covered = _visible_from_cover(layers, groups)
+    if covered and len(children) == 1 and rendering.eotf == 1.0:
+        pixels = children[0].pixels  # one opaque layer hides everything: the result is its pixels, exactly
         return pixels.copy() if background is None else pixels[..., :3].copy()
-    colour, alpha = _blended(layers, size, groups, rendering)
+    colour, alpha = _blended(children, size, rendering)
     if background is None:
         out = np.concatenate([rendering.encode(colour) * 255.0, alpha * 255.0], axis=2)
     elif alpha.min() >= 1.0:  # opaque: the background shows nowhere

@@ -70,11 +70,18 @@ class CurveDock(QDockWidget):
         self._running = False  # an edit is running: its curves are on their way
         self._values_shown: bool | None = None
         self._x_range: tuple[float, float] | None = None
-        self._update_empty()
+        self._changed(fit=False)
 
-    def _update_empty(self) -> None:
+    def _changed(self, fit: bool = True) -> None:
+        """After the curves changed: the hint or the axes' numbers, then the range (the curves listed once)."""
+        curves = self.series()
+        self._update_empty(curves)
+        if fit:
+            self._fit(curves)
+
+    def _update_empty(self, curves: list) -> None:
         """No curve and no edit running: a hint instead of meaningless axis numbers."""
-        has_curves = bool(self.series())
+        has_curves = bool(curves)
         self.placeholder.setVisible(not has_curves and not self._running)
         self.legend.setVisible(has_curves)  # names without curves would sit on the hint
         values = has_curves or self._running
@@ -101,7 +108,7 @@ class CurveDock(QDockWidget):
     def end_run(self) -> None:
         """The edit ended, whichever way."""
         self._running = False
-        self._update_empty()
+        self._changed(fit=False)
 
     def _stop_fitting(self, *_) -> None:
         self._fitting = False
@@ -109,11 +116,11 @@ class CurveDock(QDockWidget):
     def _resume_fitting(self) -> None:
         self.plot.getPlotItem().disableAutoRange()  # the button turned pyqtgraph's own fitting on: ours instead
         self._fitting, self._x_range = True, None  # None: set the range whatever it is now
-        self._fit()
+        self._fit(self.series())
 
-    def _fit(self) -> None:
+    def _fit(self, curves: list) -> None:
         """Show every curve; move the range only when a curve leaves it or fills less than a third of it."""
-        values = [(np.asarray(ts, float), np.asarray(v, float)) for _, ts, v in self.series() if len(v)]
+        values = [(np.asarray(ts, float), np.asarray(v, float)) for _, ts, v in curves if len(v)]
         if not self._fitting or not values:
             return
         x = np.concatenate([t for t, _ in values])
@@ -141,8 +148,7 @@ class CurveDock(QDockWidget):
             self.reference.setData([], [])
         else:
             self.reference.setData(self.timesteps, np.asarray(reference, float))
-        self._update_empty()
-        self._fit()
+        self._changed()
 
     def set_before(self, timesteps, source, reference) -> None:
         self.source_before.setData(list(timesteps), np.asarray(source, float))
@@ -150,13 +156,12 @@ class CurveDock(QDockWidget):
             self.reference_before.setData([], [])
         else:
             self.reference_before.setData(list(timesteps), np.asarray(reference, float))
-        self._update_empty()
-        self._fit()
+        self._changed()
 
     def clear_run(self) -> None:
         for curve in (self.source, self.reference, self.source_before, self.reference_before):
             curve.setData([], [])
-        self._update_empty()
+        self._changed(fit=False)
 
     def add_probe(self, label: str, timesteps, rates) -> None:
         color = self.probe_color(len(self.probes))
@@ -164,16 +169,14 @@ class CurveDock(QDockWidget):
             list(timesteps), np.asarray(rates, float), pen=pg.mkPen(color, width=2), name=label
         )
         self.probes.append((label, list(timesteps), np.asarray(rates, float), curve))
-        self._update_empty()
-        self._fit()
+        self._changed()
 
     def clear_probes(self) -> None:
         for _, _, _, curve in self.probes:
             self.plot.getPlotItem().removeItem(curve)
             self.legend.removeItem(curve)
         self.probes.clear()
-        self._update_empty()
-        self._fit()
+        self._changed()
         self.probesCleared.emit()
 
     def series(self) -> list[tuple[str, list[int], np.ndarray]]:

@@ -54,7 +54,7 @@ def test_the_range_follows_curves_that_leave_it_in_round_steps(dock):
 def test_zooming_by_hand_stops_the_fitting_and_the_a_button_brings_it_back(dock, qtbot):
     view = dock.plot.getPlotItem().getViewBox()
     dock.set_live(T, [1.0, 2.0, 3.0, 2.0, 1.0, 0.5], None)
-    centre = dock.plot.mapFromGlobal(dock.plot.mapToGlobal(dock.plot.rect().center()))
+    centre = dock.plot.rect().center()
     dock.plot.wheelEvent(
         QWheelEvent(
             QPointF(centre),
