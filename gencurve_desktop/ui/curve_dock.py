@@ -5,7 +5,8 @@ to take Python's lock back from the worker thread (3-4 times the idle cost durin
 draw the grid) are cached as pixmaps, and the view's range moves only in round steps, when a curve leaves it or
 fills less than a third of it, rather than with every update (each change of range redraws both axes: ~10 ms of
 UI time idle, 40-50 ms on a 2-core machine during an edit; a repaint that only blits the axes takes ~2 ms).
-Panning or zooming the plot by hand stops the fitting; the plot's "A" button brings it back.
+The band at the top that the legend takes is kept free of curves. Panning or zooming the plot by hand stops the
+fitting; the plot's "A" button brings it back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QGraphicsItem, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 PROBE_COLORS = ["#f5c542", "#7bd389", "#c38df2", "#f28d8d", "#8dd3f2", "#f2b48d"]
+LEGEND_OFFSET = 10  # px from the plot's top left corner
+#: The top share of the plot's height kept free of curves for the legend (two rows in a plot ~220 px high).
+LEGEND_ROOM = 0.3
 
 
 class CurveDock(QDockWidget):
@@ -41,8 +45,10 @@ class CurveDock(QDockWidget):
         self._fitting = True
         item.getViewBox().sigRangeChangedManually.connect(self._stop_fitting)
         item.autoBtn.clicked.connect(self._resume_fitting)
-        # top left: t near T, where curves are low (they rise towards t = 0, on the right)
-        self.legend = item.addLegend(offset=(10, 10), brush=pg.mkBrush(32, 32, 36, 210), labelTextSize="8pt")
+        # top left, in the band _fit keeps free above the curves
+        self.legend = item.addLegend(
+            offset=(LEGEND_OFFSET, LEGEND_OFFSET), brush=pg.mkBrush(32, 32, 36, 210), labelTextSize="8pt"
+        )
         self.placeholder = pg.TextItem("Run an edit, or click a pixel with Curve Probe (P)", color="#9a9aa2")
         self.placeholder.setParentItem(item.getViewBox())
         self.placeholder.setPos(20, 20)
@@ -89,7 +95,7 @@ class CurveDock(QDockWidget):
             self._values_shown = values
             for axis in ("left", "bottom"):
                 self.plot.getPlotItem().getAxis(axis).setStyle(showValues=values)
-        columns = 2 if len(self.probes) > 3 else 1
+        columns = 3 if self.probes else 2  # wide and short: it sits in the band kept free above the curves
         if columns != self.legend.columnCount:
             self.legend.setColumnCount(columns)
 
@@ -119,7 +125,8 @@ class CurveDock(QDockWidget):
         self._fit(self.series())
 
     def _fit(self, curves: list) -> None:
-        """Show every curve; move the range only when a curve leaves it or fills less than a third of it."""
+        """Show every curve below the legend's band; move the range only when a curve enters that band, leaves the
+        range or fills less than a third of it."""
         values = [(np.asarray(ts, float), np.asarray(v, float)) for _, ts, v in curves if len(v)]
         if not self._fitting or not values:
             return
@@ -132,8 +139,11 @@ class CurveDock(QDockWidget):
         _, (y0, y1) = view.viewRange()
         x_range = (0.0, _round_up(float(x.max()))) if x.min() >= 0 else (float(x.min()), float(x.max()))
         low, high = min(0.0, float(y.min())), float(y.max())
-        if not (y0 <= low and high <= y1 and (high - low) >= (y1 - y0) / 3 and x_range == self._x_range):
-            y0, y1 = -_round_up(-low * 1.1) if low < 0 else 0.0, _round_up(high * 1.1)
+        free = 1 - LEGEND_ROOM
+        below_legend = y0 + free * (y1 - y0)
+        if not (y0 <= low and high <= below_legend and (high - low) >= (y1 - y0) / 3 and x_range == self._x_range):
+            y0 = -_round_up(-low * 1.1) if low < 0 else 0.0
+            y1 = y0 + _round_up((high - y0) / free)
             self._x_range = x_range
             view.setRange(xRange=x_range, yRange=(y0, y1), padding=0.02)
 

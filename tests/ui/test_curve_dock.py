@@ -15,7 +15,7 @@ T = [951, 901, 851, 501, 101, 1]
 def dock(qtbot):
     d = CurveDock()
     qtbot.addWidget(d)
-    d.resize(800, 260)
+    d.resize(1000, 330)  # the plot about as high as in a 1024x640 or 1280x720 window
     d.show()
     qtbot.waitExposed(d)
     return d
@@ -88,3 +88,15 @@ def test_a_run_shows_axes_before_its_first_curve_and_the_hint_after_a_run_with_n
     dock.set_live(T, [1.0, 2.0, 3.0, 2.0, 1.0, 0.5], None)
     dock.end_run()
     assert not dock.placeholder.isVisible() and left.style["showValues"] and dock.legend.isVisible()
+
+
+def test_the_legend_does_not_cover_the_curves(dock, qtbot):
+    view = dock.plot.getPlotItem().getViewBox()
+    dock.start_run()
+    dock.set_before(T, [0.7, 0.8, 1.1, 1.0, 0.9, 0.8], [0.4, 0.5, 0.5, 0.5, 0.4, 0.4])
+    dock.set_live(T, [1.45, 1.3, 0.6, 0.3, 0.2, 0.15], [0.4, 0.5, 0.5, 0.5, 0.4, 0.4])  # high where the legend is
+    dock.add_probe("pixel (250, 130)", T, [1.7, 1.6, 1.5, 1.2, 0.9, 0.8])
+    dock.end_run()
+    qtbot.wait(50)  # the legend's layout settles
+    legend_bottom = view.mapSceneToView(dock.legend.sceneBoundingRect().bottomLeft()).y()
+    assert max(max(v) for _, _, v in dock.series()) < legend_bottom
