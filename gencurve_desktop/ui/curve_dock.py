@@ -100,8 +100,8 @@ class CurveDock(QDockWidget):
             self.legend.setColumnCount(columns)
 
     def start_run(self, timesteps_up_to: int = 1000) -> None:
-        """An edit starts: clear its curves and draw the axes now, while the engine has not yet taken the CPU
-        (drawn later, with the engine running, the same work stalled the UI for 30-60 ms on 2 cores)."""
+        """An edit starts: clear its curves and show the axes for it (the caller repaints before the engine starts:
+        drawn with the engine running, the same work stalled the UI for 30-60 ms on 2 cores)."""
         self._running = True
         self.clear_run()
         if self._fitting:
@@ -109,7 +109,6 @@ class CurveDock(QDockWidget):
             y_range = view.viewRange()[1] if self._x_range is not None else (0.0, 1.0)
             self._x_range = (0.0, _round_up(timesteps_up_to))
             view.setRange(xRange=self._x_range, yRange=y_range, padding=0.02)
-        self.plot.viewport().repaint()
 
     def end_run(self) -> None:
         """The edit ended, whichever way."""

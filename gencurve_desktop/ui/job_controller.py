@@ -58,14 +58,16 @@ class JobController(QObject):
         except GenCurveError as e:
             w.show_error("Cannot run this edit", str(e))
             return False
-        w.curve_dock.start_run()  # before the engine starts: drawing the axes competes with it afterwards
-        if not self._start(EditJob(request), lambda result: self._edit_finished(doc, result)):
-            w.curve_dock.end_run()
-            return False
-        self._started = time.monotonic()
+        w.curve_dock.start_run()
         w.task_dock.show_phase("Starting", request.params.for_task(request.task).iterations)
         w.task_dock.result_card.hide()
         w.task_dock.preview.clear()
+        w.repaint()  # now, before the engine starts: painted while it runs, every Qt call waits for the GIL
+        if not self._start(EditJob(request), lambda result: self._edit_finished(doc, result)):
+            w.curve_dock.end_run()
+            w.task_dock.show_outcome("Not started: another job is running")
+            return False
+        self._started = time.monotonic()
         self.plot_timer.start()
         return True
 
