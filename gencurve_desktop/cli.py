@@ -324,6 +324,10 @@ def _main(argv: list[str] | None) -> int:
         if isinstance(e, MemoryError) or _is_cpu_oom(e):
             print(f"gencurve: error: {OOM_HINT}", file=sys.stderr)
             return 4
+        if isinstance(e, OSError):  # an input or output the system refused (full disk, permissions): exit 2
+            where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+            print(f"gencurve: error: {where}{e.strerror or e}".splitlines()[0], file=sys.stderr)
+            return 2
         if os.environ.get("GENCURVE_DEBUG"):
             raise
         print(f"gencurve: internal error: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)

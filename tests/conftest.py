@@ -19,15 +19,13 @@ from gencurve_desktop.paths import resources_dir, sample_image  # noqa: E402
 @pytest.fixture(autouse=True)
 def _fresh_window_state():
     """Each test starts with the default window layout and Edit dock values (the window remembers them)."""
-    from gencurve_desktop.settings import settings_path
+    from gencurve_desktop.settings import SettingsStore, settings_path
 
     if os.path.exists(settings_path()):
-        from PySide6.QtCore import QSettings
-
-        settings = QSettings(settings_path(), QSettings.IniFormat)
-        for group in ("window", "edit"):
-            settings.remove(group)
-        settings.sync()
+        settings = SettingsStore()
+        with settings.batch():
+            for group in ("window", "edit"):
+                settings.remove(group)
     yield
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from gencurve_desktop.cli_options import MODEL_OPTIONS, command_parser, parse_point
+from gencurve_desktop.document.safe_files import read_regular
 from gencurve_desktop.errors import BadInputError
 
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
@@ -67,7 +68,7 @@ def scan_images(folder: Path, recursive: bool = False) -> list[Path]:
 def read_rows(source: Path) -> list[dict]:
     """The rows of a CSV (with a header) or JSONL manifest as dicts; paths stay as written."""
     try:
-        text = source.read_text(encoding="utf-8-sig")
+        text = read_regular(source, MAX_MANIFEST_BYTES, what="manifest").decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise BadInputError(f"{source}: cannot read the manifest ({getattr(e, 'strerror', None) or e})") from None
     if source.suffix.lower() == ".csv":
@@ -141,6 +142,8 @@ class Plan:
     add_arguments: object = None  # the item command's option declarations (study items have their own)
 
 
+MAX_MANIFEST_BYTES = 64 * 2**20
+MAX_ID_BYTES = 160  # leaves room in a 255-byte file name for "_saliency.png" and our temporary-file marks
 ROLES = {"curve": ("mask",), "saliency": (), "edit": ("mask",), "study-saliency": ("fixation",)}
 OUTPUT_NAMES = {"saliency": "{id}_saliency.png", "edit": "{id}.png"}
 
@@ -182,10 +185,15 @@ def items_from_rows(plan: Plan, rows: list[dict], base: Path, where: str) -> lis
 
 def _item(plan: Plan, row: dict, base: Path, table: dict, where: str) -> BatchItem:
     row = {str(k).strip().replace("-", "_"): v for k, v in row.items()}
+    for key, value in row.items():
+        if "\0" in key or "\0" in str(value):
+            raise BadInputError(f"{where}: the {key!r} value contains a NUL character")
     image = (base / str(row.pop("image"))).resolve()
     item_id = str(row.pop("id", "") or image.stem)
     if not item_id or "/" in item_id or "\\" in item_id or item_id.startswith("."):
         raise BadInputError(f"{where}: the id {item_id!r} cannot name a file")
+    if len(item_id.encode()) > MAX_ID_BYTES:
+        raise BadInputError(f"{where}: the id is longer than {MAX_ID_BYTES} bytes ({item_id[:40]}…)")
     inputs = {"image": str(image)}
     for role in ("mask", "fixation"):
         value = row.pop(role, None)

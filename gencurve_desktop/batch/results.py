@@ -9,14 +9,35 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
 from gencurve_desktop.batch.items import BatchItem
 from gencurve_desktop.document.file_lock import try_lock, unlock
+from gencurve_desktop.document.safe_files import kind_of, read_regular
 from gencurve_desktop.errors import BadInputError
 
 RESULTS_NAME = "results.jsonl"
+MAX_RESULTS_BYTES = 1 << 30
+
+
+def _open_regular(path: Path, flags: int):
+    """``path`` opened (binary, unbuffered writes go straight to the file) only if it is a regular file of its own:
+    a symlink is refused rather than followed (appending through it would write into its target), a FIFO or
+    device rather than waited on."""
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o666)
+    except OSError as e:
+        if os.path.islink(path):
+            raise BadInputError(f"{path}: is a symbolic link; refusing to write through it") from None
+        raise BadInputError(f"{path}: cannot open ({e.strerror or e})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        kind = kind_of(os.fstat(fd))
+        os.close(fd)
+        raise BadInputError(f"{path}: is {kind}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "r+b" if flags & os.O_RDWR else "ab")
 
 
 class ResultsLog:
@@ -26,22 +47,26 @@ class ResultsLog:
         self.path = outdir / RESULTS_NAME
         try:
             outdir.mkdir(parents=True, exist_ok=True)
-            self._lock = open(outdir / ".results.lock", "a+b")  # noqa: SIM115 - held until close()
+            self._lock = _open_regular(outdir / ".results.lock", os.O_RDWR | os.O_CREAT)
         except OSError as e:
             raise BadInputError(f"{outdir}: cannot write the batch's results there ({e.strerror or e})") from None
         if not try_lock(self._lock):
             self._lock.close()
             raise BadInputError(f"{outdir}: another batch is writing its results there; wait for it or use another -o")
-        self.previous, self.torn_lines = self._read()
-        self._file = open(self.path, "ab")  # noqa: SIM115 - appended to until close()
+        try:
+            self.previous, self.torn_lines = self._read()
+            self._file = _open_regular(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        except BaseException:
+            self._lock.close()
+            raise
         if self._last_byte not in (b"", b"\n"):
             self._file.write(b"\n")  # a torn last line stays a line of its own
 
     def _read(self) -> tuple[dict[str, dict], int]:
         records, torn, self._last_byte = {}, 0, b""
-        if not self.path.exists():
+        if not os.path.lexists(self.path):
             return records, torn
-        data = self.path.read_bytes()
+        data = read_regular(self.path, MAX_RESULTS_BYTES, follow_links=False, what="results file")
         self._last_byte = data[-1:]
         for line in data.splitlines():
             try:

@@ -1,20 +1,23 @@
 """Atomic file writing: a temporary file in the target's folder, flushed and fsynced, then renamed over it.
 
-The new file keeps the mode of the file it replaces (or gets the mode the umask gives a new file), a symlinked
-target is written through (the link stays, its target is replaced), and temporary files that an earlier,
-interrupted write of ours left in that folder are removed.
+The new file keeps the mode of the file it replaces (or gets the mode the umask gives a new file); a target that
+is a symbolic link is *replaced* by the new file (the link goes, whatever it pointed at is never written: a link
+planted in a shared folder cannot redirect a write); a target that is a FIFO, device or socket is refused; and
+temporary files that an earlier, interrupted write of ours left in that folder are removed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from gencurve_desktop.document.safe_files import kind_of
 from gencurve_desktop.errors import BadInputError
 
 TEMP_MARK = ".gencurve-"  # every temporary file of ours is named ".<target>.gencurve-<random>.tmp"
@@ -22,10 +25,23 @@ STALE_TEMP_S = 600  # a temporary file of ours older than this is left over from
 
 
 def check_target(path: str | os.PathLike) -> Path:
-    """The target as a Path; BadInputError if it is a directory or its folder does not exist."""
+    """The target as a Path; BadInputError if it is a directory, a FIFO, device or socket, if its folder does not
+    exist, or if its name is unusable (NUL, too long)."""
     path = Path(path)
-    if path.is_dir():
+    if "\0" in str(path):
+        raise BadInputError(f"{str(path)!r}: a file name cannot contain a NUL character")
+    if len(path.name.encode(errors="surrogateescape")) > 255 - 40:  # room for our temporary name around it
+        raise BadInputError(f"{str(path)[:80]}…: the file name is too long ({len(path.name)} characters)")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise BadInputError(f"{path}: cannot write there ({e.strerror or e})") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise BadInputError(f"{path}: is a directory")
+    if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+        raise BadInputError(f"{path}: is {kind_of(st)}; refusing to replace it")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise BadInputError(f"{path}: the folder {folder} does not exist")
@@ -34,19 +50,22 @@ def check_target(path: str | os.PathLike) -> Path:
 
 def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Call ``write(file)`` on a temporary file and rename it over ``path``: a crash leaves old or new, never a mix."""
-    path = check_target(path)
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))  # replace the link's target, keep the link
-        check_target(path)
+    path = check_target(path)  # a symlink is replaced itself, never written through
     folder = path.parent if str(path.parent) else Path(".")
     remove_stale_temps(folder)
     mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise BadInputError(f"{path}: cannot write ({e.strerror or e})") from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:  # a full disk, a quota, a file-size limit: one line naming the path (exit 2)
+            raise BadInputError(f"{path}: cannot write ({e.strerror or e})") from None
         with _commit_section():
             os.chmod(tmp, mode)
             os.replace(tmp, path)
@@ -80,10 +99,26 @@ def remove_stale_temps(folder: Path, older_than_s: float = STALE_TEMP_S) -> int:
     return removed
 
 
+@contextlib.contextmanager
+def _folders_locked(folders: set[Path]) -> Iterator[None]:
+    """Exclusive locks on the target folders while several files are renamed, so that two processes writing the
+    same set of outputs commit one after the other (never X from one and Y from the other). Where a folder cannot
+    be locked (Windows, some network file systems) the renames run unlocked."""
+    from gencurve_desktop.document.file_lock import lock_folder
+
+    with contextlib.ExitStack() as stack:
+        for folder in sorted({Path(os.path.abspath(f or ".")) for f in folders}):  # one order: no deadlock
+            stack.enter_context(lock_folder(folder))
+        yield
+
+
 def _mode_for(path: Path) -> int:
-    """The permission bits of the file being replaced, or 0o666 less the umask for a new file."""
+    """The permission bits of the file being replaced (not of a link's target), or 0o666 less the umask."""
     try:
-        return path.stat().st_mode & 0o7777
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            raise FileNotFoundError
+        return st.st_mode & 0o7777
     except FileNotFoundError:
         return 0o666 & ~current_umask()
 
@@ -118,7 +153,7 @@ def check_writable(
         for other in inputs:
             if other and Path(other).exists() and path.exists() and os.path.samefile(path, other):
                 raise BadInputError(f"{path}: is an input of this command; choose another name or add --overwrite")
-    folder = Path(os.path.realpath(path)).parent
+    folder = Path(os.path.abspath(path)).parent  # a link is replaced in its own folder
     try:
         with tempfile.NamedTemporaryFile(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder):
             pass
@@ -139,11 +174,12 @@ def write_together(writes: list[tuple[Path, Callable[[BinaryIO], None]]]) -> Non
     try:
         for path, write in writes:
             path = check_target(path)
-            if path.is_symlink():
-                path = Path(os.path.realpath(path))
             folder = path.parent if str(path.parent) else Path(".")
             remove_stale_temps(folder)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
+            except OSError as e:
+                raise BadInputError(f"{path}: cannot write ({e.strerror or e})") from None
             staged.append((tmp, path, _mode_for(path)))
             try:
                 with os.fdopen(fd, "wb") as f:
@@ -152,7 +188,7 @@ def write_together(writes: list[tuple[Path, Callable[[BinaryIO], None]]]) -> Non
                     os.fsync(f.fileno())
             except OSError as e:
                 raise BadInputError(f"{path}: cannot write ({e.strerror or e})") from None
-        with _commit_section():
+        with _folders_locked({p.parent for _, p, _ in staged}), _commit_section():
             for tmp, path, mode in staged:
                 os.chmod(tmp, mode)
                 os.replace(tmp, path)

@@ -47,6 +47,8 @@ class Document:
     # what other editors put in the file, kept for the next save
     extra_files: dict[str, bytes] = field(default_factory=dict)
     extra_image_attrs: dict[str, str] = field(default_factory=dict)
+    # what loading had to change (e.g. unsafe or repeated ids renamed), one line each; never saved
+    load_notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.mask is None:

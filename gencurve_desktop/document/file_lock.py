@@ -38,3 +38,24 @@ else:
         """Release the lock on ``f``."""
         with contextlib.suppress(OSError):
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def lock_folder(folder):
+    """Hold an exclusive lock on a folder (waiting for it) for the block; a no-op where folders cannot be locked."""
+    if os.name == "nt":  # pragma: no cover - Windows: no folder locks
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from gencurve_desktop.document.atomic import check_target, write_atomic
+from gencurve_desktop.document.safe_files import check_regular
 from gencurve_desktop.errors import BadInputError, OutOfMemoryError
 
 #: Largest image we accept, in pixels (about 8k x 8k). Pillow raises a DecompressionBombError above it.
@@ -35,7 +36,7 @@ def _check_file(p: Path) -> None:
         raise BadInputError(f"{p}: no such file")
     if p.is_dir():
         raise BadInputError(f"{p}: is a directory, not an image file")
-    size = p.stat().st_size
+    size = check_regular(p, "image file").st_size  # a FIFO or device (or a link to one) is never opened
     if size == 0:
         raise BadInputError(f"{p}: the file is empty")
     if size > MAX_FILE_BYTES:

@@ -25,6 +25,8 @@ from PIL import Image
 from gencurve_desktop.document.atomic import check_target, write_atomic
 from gencurve_desktop.document.document import SCHEMA_VERSION, Document, EditRecord
 from gencurve_desktop.document.images import MAX_IMAGE_PIXELS
+from gencurve_desktop.document.layers import new_id
+from gencurve_desktop.document.safe_files import check_document_budget, read_regular, safe_name
 from gencurve_desktop.document.ora_stack import GC, read_tree, stack_xml
 from gencurve_desktop.errors import BadInputError
 
@@ -68,7 +70,8 @@ def _json_default(value):
 
 
 def ora_bytes(doc: Document) -> bytes:
-    """The whole .ora file as bytes."""
+    """The whole .ora file as bytes (ids that could not name a safe, unique entry are renamed first)."""
+    make_ids_safe(doc)
     buf = io.BytesIO()
     srcs = {layer.id: f"data/layer-{i:03d}-{layer.id}.png" for i, layer in enumerate(doc.layers)}
     merged = doc.composite(alpha=True)  # the spec: mergedimage.png keeps the image's transparency
@@ -193,8 +196,8 @@ def _int_attr(el, name: str, path: Path, default: int | None = None, lo: int = -
         return default
     try:
         value = int(float(raw))
-    except ValueError:
-        raise BadInputError(f"{path}: stack.xml: {name}={raw!r} is not a number") from None
+    except (ValueError, OverflowError):  # "inf", "1e400" and "nan" too
+        raise BadInputError(f"{path}: stack.xml: {name}={raw!r} is not a number (a finite integer)") from None
     if not lo <= value <= hi:
         raise BadInputError(f"{path}: stack.xml: {name}={value} is out of range")
     return value
@@ -203,13 +206,7 @@ def _int_attr(el, name: str, path: Path, default: int | None = None, lo: int = -
 def load_ora(path: str | os.PathLike) -> Document:
     """Read an OpenRaster file (ours or any other editor's) into a Document."""
     path = Path(path)
-    if not path.exists():
-        raise BadInputError(f"{path}: no such file")
-    if path.is_dir():
-        raise BadInputError(f"{path}: is a directory, not a project file")
-    if path.stat().st_size > MAX_TOTAL_BYTES:
-        raise BadInputError(f"{path}: the file is too large")
-    data = path.read_bytes()
+    data = read_regular(path, MAX_TOTAL_BYTES, what="project file")  # FIFOs, devices and /dev/zero links refused
     if not data:
         raise BadInputError(f"{path}: the file is empty")
     archive = _Archive(path, data)
@@ -239,6 +236,7 @@ def load_ora(path: str | os.PathLike) -> Document:
         k: v for k, v in root.attrib.items() if k not in ("version", "w", "h") and not k.startswith(GC)
     }
     entries, doc.groups = read_tree(stack, path)
+    check_document_budget(path, w, h, len(entries), 0)
     for el, layer, ox, oy in entries:
         src = el.get("src")
         if not src:
@@ -253,9 +251,10 @@ def load_ora(path: str | os.PathLike) -> Document:
         layer.pixels = canvas
         doc.layers.append(layer)
 
-    # 3. GenCurve's own data, when present
+    # 3. GenCurve's own data, when present; then every id made safe and unique (ids become entry names on save)
     if archive.has(GENCURVE_DIR + "document.json"):
-        _read_gencurve(archive, doc)
+        _read_gencurve(archive, doc, len(entries))
+    doc.load_notes = make_ids_safe(doc)
 
     # 4. everything else another editor stored, kept for the next save
     ours = {"mimetype", "stack.xml", "mergedimage.png", "Thumbnails/thumbnail.png"}
@@ -267,11 +266,17 @@ def load_ora(path: str | os.PathLike) -> Document:
     return doc
 
 
-def _read_gencurve(archive: _Archive, doc: Document) -> None:
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _read_gencurve(archive: _Archive, doc: Document, n_layers: int) -> None:
     try:
-        meta = json.loads(archive.read(GENCURVE_DIR + "document.json"))
+        meta = json.loads(archive.read(GENCURVE_DIR + "document.json"), parse_constant=_no_constant)
         if not isinstance(meta, dict):
             raise ValueError("not an object")
+    except RecursionError:
+        raise BadInputError(f"{archive.path}: GenCurve data is damaged (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise BadInputError(f"{archive.path}: GenCurve data is damaged ({e})") from None
     version = meta.get("schema_version")
@@ -282,12 +287,62 @@ def _read_gencurve(archive: _Archive, doc: Document) -> None:
         if mask.shape == (doc.height, doc.width):
             doc.mask = mask
     try:
-        doc.references = [(int(p[0]), int(p[1])) for p in meta.get("references", [])]
-        for e in meta.get("edits", []):
+        doc.references = [_reference(p, doc) for p in meta.get("references", [])]
+        edits = meta.get("edits", [])
+        if not isinstance(edits, list):
+            raise ValueError("edits is not a list")
+        check_document_budget(archive.path, doc.width, doc.height, n_layers, len(edits))
+        for e in edits:
             name = str(e["mask"])
             mask = _decode_png(archive, name, "L") >= 128
             if mask.shape != (doc.height, doc.width):
                 raise ValueError(f"edit mask {name} has the wrong size")
+            if not isinstance(e["provenance"], dict):
+                raise ValueError("an edit's provenance is not an object")
             doc.edits.append(EditRecord(provenance=dict(e["provenance"]), mask=mask, id=str(e["id"])))
-    except (KeyError, TypeError, ValueError, IndexError) as e:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as e:
         raise BadInputError(f"{archive.path}: GenCurve data is damaged ({e})") from None
+
+
+def _reference(p, doc: Document) -> tuple[int, int]:
+    """A stored reference point: two finite integers inside the canvas."""
+    x, y = int(p[0]), int(p[1])  # int(1e1000) raises OverflowError, int("x") ValueError
+    if not (0 <= x < doc.width and 0 <= y < doc.height):
+        raise ValueError(f"reference point {x},{y} lies outside the canvas")
+    return x, y
+
+
+def make_ids_safe(doc: Document) -> list[str]:
+    """Give every layer, group and edit a safe, unique id (a hostile file's ids could name zip entries such as
+    ``../x`` or collide); returns one line per id changed. Layers follow their renamed group or edit."""
+    renamed: list[str] = []
+    seen: set[str] = set()
+
+    def fresh(kind: str, old: str) -> str:
+        if safe_name(old) and old not in seen:
+            seen.add(old)
+            return old
+        new = new_id()
+        seen.add(new)
+        renamed.append(f"{kind} id {old!r} -> {new}")
+        return new
+
+    group_map = {}
+    for gid, group in list(doc.groups.items()):
+        group.id = fresh("group", gid)
+        group_map[gid] = group.id
+    doc.groups = {g.id: g for g in doc.groups.values()}
+    for group in doc.groups.values():
+        group.parent = group_map.get(group.parent, group.parent if group.parent in doc.groups else None)
+    edit_map = {}
+    for e in doc.edits:
+        new = fresh("edit", e.id)
+        edit_map.setdefault(e.id, new)
+        e.id = new
+    for layer in doc.layers:
+        layer.id = fresh("layer", layer.id)
+        if layer.parent is not None:
+            layer.parent = group_map.get(layer.parent) if group_map.get(layer.parent) in doc.groups else None
+        if layer.edit_id is not None:
+            layer.edit_id = edit_map.get(layer.edit_id)
+    return renamed

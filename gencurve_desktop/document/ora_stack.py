@@ -139,8 +139,8 @@ def stack_offset(el, name: str, path: Path) -> int:
     raw = el.get(name, "0")
     try:
         value = int(float(raw))
-    except ValueError:
-        raise BadInputError(f"{path}: stack.xml: {name}={raw!r} is not a number") from None
+    except (ValueError, OverflowError):  # "inf", "1e400", "nan"
+        raise BadInputError(f"{path}: stack.xml: {name}={raw!r} is not a number (a finite integer)") from None
     if not -(2**20) <= value <= 2**20:
         raise BadInputError(f"{path}: stack.xml: {name}={value} is out of range")
     return value

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import stat
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,8 +25,11 @@ from gencurve_desktop.document.atomic import write_atomic
 from gencurve_desktop.document.document import Document
 from gencurve_desktop.document.file_lock import try_lock, unlock
 from gencurve_desktop.document.ora import load_ora, save_ora
+from gencurve_desktop.document.safe_files import inside, read_regular, safe_name
+from gencurve_desktop.errors import BadInputError
 
 AUTOSAVE_INTERVAL_S = 180
+MAX_SIDECAR_BYTES = 64 * 1024
 
 
 def recovery_dir() -> Path:
@@ -55,15 +60,27 @@ class InstanceLock:
             self.path.unlink()
 
 
+class DetachedInstance:
+    """Stands in for :class:`InstanceLock` when the recovery folder cannot be used; ``problem`` says why."""
+
+    def __init__(self, problem: str) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.problem = problem
+
+    def release(self) -> None:
+        """Nothing to release."""
+
+
 def instance_alive(instance_id: str | None) -> bool:
     """Whether a running process holds ``instance_id``'s lock (this process's own lock counts as alive)."""
-    if not instance_id:
+    if not instance_id or not safe_name(instance_id):
         return False
     path = recovery_dir() / f"instance-{instance_id}.lock"
-    if not path.exists():
-        return False
     try:
-        with open(path, "a+b") as f:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False  # a FIFO or link planted in its place is never opened (it could hang the start)
+        flags = os.O_RDWR | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(path, flags), "r+b") as f:
             if try_lock(f):
                 unlock(f)
                 return False
@@ -86,7 +103,7 @@ class RecoveryEntry:
 def autosave(doc: Document, document_key: str, source: str | None = None, instance: str | None = None) -> RecoveryEntry:
     """Write (atomically) the recovery snapshot of the document identified by ``document_key``."""
     folder = recovery_dir()
-    path = folder / f"{document_key}.ora"
+    path = inside(folder, f"{document_key}.ora")
     save_ora(doc, path)
     return _write_meta(RecoveryEntry(path, document_key, source, time.time(), instance))
 
@@ -98,7 +115,8 @@ def _write_meta(entry: RecoveryEntry) -> RecoveryEntry:
         "saved_at": entry.saved_at,
         "instance": entry.instance,
     }
-    write_atomic(entry.path.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
+    sidecar = inside(recovery_dir(), f"{entry.document_key}.json")
+    write_atomic(sidecar, lambda f: f.write(json.dumps(meta).encode()))
     return entry
 
 
@@ -108,27 +126,40 @@ def claim(entry: RecoveryEntry, instance: str) -> RecoveryEntry:
 
 
 def list_recovery(include_live: bool = False) -> list[RecoveryEntry]:
-    """Snapshots whose instance is gone (or all with ``include_live``), newest first; bad sidecars skipped."""
+    """Snapshots whose instance is gone (or all with ``include_live``), newest first.
+
+    A sidecar is trusted for nothing that names a file: its snapshot is the .ora beside it with the same (safe)
+    name, and a sidecar whose key differs from its own name, or that is not a small regular file, or whose
+    fields have the wrong types, is skipped (never followed, never deleted)."""
     entries = []
-    for meta_path in recovery_dir().glob("*.json"):
-        try:
-            meta = json.loads(meta_path.read_text())
-            ora = meta_path.with_suffix(".ora")
-            if ora.is_file():
-                entries.append(
-                    RecoveryEntry(
-                        ora,
-                        str(meta["document_key"]),
-                        meta.get("source"),
-                        float(meta["saved_at"]),
-                        meta.get("instance"),
-                    )
-                )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue
+    folder = recovery_dir()
+    for meta_path in folder.glob("*.json"):
+        entry = _read_sidecar(folder, meta_path)
+        if entry is not None:
+            entries.append(entry)
     if not include_live:
         entries = [e for e in entries if not instance_alive(e.instance)]
     return sorted(entries, key=lambda e: e.saved_at, reverse=True)
+
+
+def _read_sidecar(folder: Path, meta_path: Path) -> RecoveryEntry | None:
+    key = meta_path.stem
+    if not safe_name(key):
+        return None
+    try:
+        meta = json.loads(read_regular(meta_path, MAX_SIDECAR_BYTES, follow_links=False, what="sidecar"))
+        ora = folder / f"{key}.ora"
+        st = os.lstat(ora)
+        if not stat.S_ISREG(st.st_mode) or not isinstance(meta, dict) or meta.get("document_key") != key:
+            return None
+        source, instance, saved_at = meta.get("source"), meta.get("instance"), float(meta["saved_at"])
+        if not math.isfinite(saved_at) or not isinstance(source, str | None):
+            return None
+        if instance is not None and not safe_name(instance):
+            return None
+        return RecoveryEntry(ora, key, source, saved_at, instance)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, BadInputError):
+        return None
 
 
 def restore(entry: RecoveryEntry) -> Document:
@@ -142,6 +173,8 @@ def discard(document_key: str) -> None:
         folder = recovery_dir()
     except OSError:  # no recovery folder (it cannot be made): nothing to remove
         return
+    if not safe_name(document_key):
+        return  # never derive a path from an unsafe key
     for suffix in (".ora", ".json"):
         with contextlib.suppress(FileNotFoundError):
-            (folder / f"{document_key}{suffix}").unlink()
+            inside(folder, f"{document_key}{suffix}").unlink()

@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from gencurve_desktop.settings import SettingsStore
 from gencurve_desktop.document import recovery
 from gencurve_desktop.document.document import Document
 from gencurve_desktop.document.export import ALPHA_FORMATS, export_mask, export_merged
@@ -49,7 +50,7 @@ class DocumentSession(QObject):
     error = Signal(str, str)  # title, message
     autosaved = Signal(bool, str)  # ok, reason (from the helper thread, delivered on the UI thread)
 
-    def __init__(self, parent: QWidget, settings: QSettings, refresh: Callable[[], None]) -> None:
+    def __init__(self, parent: QWidget, settings: SettingsStore, refresh: Callable[[], None]) -> None:
         super().__init__(parent)
         self.window = parent
         self.settings = settings
@@ -60,7 +61,10 @@ class DocumentSession(QObject):
         self.key = uuid.uuid4().hex[:12]
         self.undo = QUndoStack(self)
         self.restored = False  # restored from a crash and not saved since: dirty even at the clean index
-        self.instance = recovery.InstanceLock()
+        try:
+            self.instance = recovery.InstanceLock()
+        except OSError as e:  # no usable recovery folder (read-only home, a file in its place): work on without
+            self.instance = recovery.DetachedInstance(f"{e.strerror or e}: {getattr(e, 'filename', '')}")
         self.undo.cleanChanged.connect(lambda _: self.titleChanged.emit())
         self.undo.indexChanged.connect(lambda _: self._debounce.start())
         self._debounce = QTimer(self, singleShot=True, interval=AUTOSAVE_DEBOUNCE_MS, timeout=self.autosave)
@@ -226,7 +230,7 @@ class DocumentSession(QObject):
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("files/recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return [v for v in value if isinstance(v, str) and v and "\0" not in v] if isinstance(value, list) else []
 
     def add_recent(self, path: Path) -> None:
         items = [str(path.resolve())] + [p for p in self.recent_files() if p != str(path.resolve())]
@@ -272,7 +276,15 @@ class DocumentSession(QObject):
 
     def offer_recovery(self) -> None:
         """Offer the newest snapshot left by an instance that is no longer running."""
-        entries = recovery.list_recovery()
+        problem = getattr(self.instance, "problem", None)
+        if problem:
+            self.message.emit(f"Autosave is off: the recovery folder cannot be used ({problem})", 0)
+            return
+        try:
+            entries = recovery.list_recovery()
+        except OSError as e:
+            self.message.emit(f"Cannot read the recovery folder ({e.strerror or e})", 0)
+            return
         if not entries:
             return
         entry = entries[0]

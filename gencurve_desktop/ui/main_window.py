@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QUndoView
 
 from gencurve_desktop.document.changes import (
@@ -26,7 +26,7 @@ from gencurve_desktop.document.changes import (
 )
 from gencurve_desktop.document.layers import composite
 from gencurve_desktop.errors import GenCurveError
-from gencurve_desktop.settings import settings_path
+from gencurve_desktop.settings import SettingsStore
 from gencurve_desktop.ui.actions import fill_recent, make_actions, make_menus
 from gencurve_desktop.ui.canvas import CanvasView
 from gencurve_desktop.ui.curve_dock import CurveDock
@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
-        self.settings = QSettings(settings_path(), QSettings.IniFormat)
+        self.settings = SettingsStore()  # plain JSON; a broken file is set aside and reported below
         self.last_error: str | None = None
         self.saliency: np.ndarray | None = None
         self._close_confirmed = False
@@ -132,6 +132,8 @@ class MainWindow(QMainWindow):
         s.set_document(None)
         fill_recent(self, s.recent_files())
         self.model_setup.start()
+        if self.settings.problem:  # reported once; the session goes on with the defaults
+            QTimer.singleShot(0, lambda: self.show_error("Settings not loaded", self.settings.problem))
         if recovery_prompt:
             QTimer.singleShot(0, s.offer_recovery)
 

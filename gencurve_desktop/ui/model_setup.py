@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QProgressDialog, QWidget
 
-from gencurve_desktop.settings import ModelSettings
+from gencurve_desktop.settings import ModelSettings, SettingsStore
 from gencurve_desktop.ui.gc_freeze import freeze_what_is_alive
 from gencurve_desktop.ui.settings_dialog import SettingsDialog
 from gencurve_desktop.workers.bridge import EngineBridge
@@ -29,7 +29,7 @@ class ModelSetup(QObject):
 
     loaded = Signal(str, bool)  # model id, random weights
 
-    def __init__(self, window: QWidget, settings: QSettings, bridge: EngineBridge, override: str | None) -> None:
+    def __init__(self, window: QWidget, settings: SettingsStore, bridge: EngineBridge, override: str | None) -> None:
         super().__init__(window)
         self.window, self.settings, self.bridge = window, settings, bridge
         self.override = override

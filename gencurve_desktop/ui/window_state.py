@@ -3,6 +3,7 @@ parameters (settings groups ``window/`` and ``edit/``)."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QByteArray
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 LAYOUT_VERSION = 1  # bump when docks are added or renamed: an old saved layout is then ignored
@@ -18,8 +19,13 @@ def _edit_widgets(panel) -> dict:
 def save_window_state(window) -> None:
     """Store the geometry, dock layout, task and parameters (called when the window closes)."""
     s = window.settings
-    s.setValue("window/geometry", window.saveGeometry())
-    s.setValue("window/state", window.saveState(LAYOUT_VERSION))
+    with s.batch():
+        _save(window, s)
+
+
+def _save(window, s) -> None:
+    s.setValue("window/geometry", _b64(window.saveGeometry()))
+    s.setValue("window/state", _b64(window.saveState(LAYOUT_VERSION)))
     panel = window.task_dock
     s.setValue("edit/task", panel.task)
     s.setValue("edit/user_set", sorted(panel._user_set))
@@ -30,24 +36,35 @@ def save_window_state(window) -> None:
             s.setValue(key, widget.currentText())
         else:
             s.setValue(key, widget.value())
-    s.sync()
+
+
+def _b64(data: QByteArray) -> str:
+    return bytes(data.toBase64()).decode("ascii")
+
+
+def _from_b64(value) -> QByteArray | None:
+    """A stored geometry/state, or None for anything that is not a plain base64 string."""
+    if not isinstance(value, str) or len(value) > 65536:
+        return None
+    data = QByteArray.fromBase64(value.encode("ascii", "replace"), QByteArray.Base64Option.AbortOnBase64DecodingErrors)
+    return data if data.size() else None
 
 
 def restore_window_state(window) -> None:
     """Bring back what ``save_window_state`` stored; anything missing or unreadable keeps its default."""
     s = window.settings
-    geometry, state = s.value("window/geometry"), s.value("window/state")
+    geometry, state = _from_b64(s.value("window/geometry")), _from_b64(s.value("window/state"))
     if geometry is not None:
         window.restoreGeometry(geometry)
     if state is not None:
         window.restoreState(state, LAYOUT_VERSION)
     panel = window.task_dock
     task = s.value("edit/task")
-    index = panel.task_combo.findData(task) if task else -1
+    index = panel.task_combo.findData(task) if isinstance(task, str) and task else -1
     if index >= 0:
         panel.task_combo.setCurrentIndex(index)
     user_set = s.value("edit/user_set", [])
-    user_set = [user_set] if isinstance(user_set, str) else list(user_set or [])
+    user_set = [v for v in user_set if isinstance(v, str)] if isinstance(user_set, list) else []
     for key, widget in _edit_widgets(panel).items():
         value = s.value(key)
         if value is None or (key == "edit/iterations" and "iterations" not in user_set):
@@ -63,6 +80,6 @@ def restore_window_state(window) -> None:
                 widget.setValue(int(value))
             elif isinstance(widget, QDoubleSpinBox):
                 widget.setValue(float(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             continue  # a hand-edited settings file: keep the default
     panel._user_set.update(user_set)

@@ -1,5 +1,5 @@
-"""Atomic writes keep the replaced file's mode, honour the umask for new files, write through symlinks and clean
-up the temporary files that interrupted writes of ours left behind."""
+"""Atomic writes keep the replaced file's mode, honour the umask for new files, replace a symlink instead of writing
+through it (issue 24) and clean up the temporary files that interrupted writes of ours left behind."""
 
 import os
 import stat
@@ -38,16 +38,18 @@ def test_overwriting_keeps_the_files_mode(tmp_path, umask_022):
     assert target.read_bytes() == b"new" and mode(target) == 0o664
 
 
-def test_a_symlinked_target_is_written_through(tmp_path, sample_rgb):
+def test_a_symlinked_target_is_replaced_and_its_target_left_alone(tmp_path, sample_rgb):
     real = tmp_path / "projects" / "real.ora"
     real.parent.mkdir()
-    save_ora(Document.from_image(sample_rgb), real)
+    first = Document.from_image(sample_rgb)
+    save_ora(first, real)
     link = tmp_path / "link.ora"
     link.symlink_to(real)
     doc = Document.from_image(255 - sample_rgb)
     save_ora(doc, link)
-    assert link.is_symlink() and os.readlink(link) == str(real)
-    assert (load_ora(real).composite() == doc.composite()).all()
+    assert not link.is_symlink() and link.is_file()  # the link itself became the new project
+    assert (load_ora(link).composite() == doc.composite()).all()
+    assert (load_ora(real).composite() == first.composite()).all()  # what it pointed at is untouched
 
 
 def test_stale_temp_files_of_ours_are_removed_on_the_next_save(tmp_path):

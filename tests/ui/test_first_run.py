@@ -5,7 +5,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QPushButton
 
 from gencurve_desktop.app import create_main_window
-from gencurve_desktop.settings import PAPER_MODEL, settings_path
+from gencurve_desktop.settings import PAPER_MODEL, SettingsStore
 
 WAIT = 120_000
 
@@ -30,7 +30,7 @@ def test_first_start_offers_the_demo_and_remembers_the_choice(qtbot, fresh_setti
     dialog.findChild(QPushButton, "useDemoButton").click()
     qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
     assert w.demo_notice.isVisibleTo(w)
-    assert QSettings(settings_path(), QSettings.IniFormat).value("model/source") == "demo"
+    assert SettingsStore().value("model/source") == "demo"
     w.close()
 
     again = create_main_window(None, recovery_prompt=False)  # the second start asks nothing
@@ -47,7 +47,7 @@ def test_a_failed_first_download_is_not_stored_and_offers_plain_next_steps(qtbot
     dialog.findChild(QPushButton, "downloadPaperModelButton").click()
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=WAIT)  # HF_HUB_OFFLINE=1 in the tests
     assert PAPER_MODEL in w.last_error and "offline" in w.last_error
-    assert not QSettings(settings_path(), QSettings.IniFormat).contains("model/source")  # a failure is not stored
+    assert not SettingsStore().contains("model/source")  # a failure is not stored
     failure = w.findChild(QMessageBox, "modelFailedDialog")
     assert "--" not in failure.text()  # plain words, no command-line flags
     demo = failure.findChild(QPushButton, "useDemoModelButton")
@@ -61,7 +61,7 @@ def test_a_failed_first_download_is_not_stored_and_offers_plain_next_steps(qtbot
     qtbot.waitUntil(lambda: again.findChild(QMessageBox, "modelFailedDialog") is not None, timeout=WAIT)
     again.findChild(QMessageBox, "modelFailedDialog").findChild(QPushButton, "useDemoModelButton").click()
     qtbot.waitUntil(lambda: again.model_label.text() == "demo", timeout=WAIT)
-    assert QSettings(settings_path(), QSettings.IniFormat).value("model/source") == "demo"
+    assert SettingsStore().value("model/source") == "demo"
     assert demo is not None
     again.close()
 
@@ -75,7 +75,7 @@ def test_a_failed_model_change_keeps_the_working_model(qtbot, fresh_settings, tm
     w.model_setup.load(ModelSettings(str(tmp_path / "missing-model"), "auto", "auto"))
     qtbot.waitUntil(lambda: w.last_error is not None and not w.bridge.busy, timeout=WAIT)
     assert w.model_label.text() == "demo" and w.bridge.worker.model is not None
-    assert QSettings(settings_path(), QSettings.IniFormat).value("model/source") == "demo"
+    assert SettingsStore().value("model/source") == "demo"
     w.close()
 
 
@@ -97,7 +97,7 @@ def test_closing_the_welcome_uses_the_demo_for_this_session_only(qtbot, fresh_se
     w, dialog = open_first_run(qtbot)
     dialog.reject()
     qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
-    assert not QSettings(settings_path(), QSettings.IniFormat).contains("model/source")
+    assert not SettingsStore().contains("model/source")
     w.close()
 
 
