@@ -73,4 +73,5 @@ def cmd_project(args, progress) -> dict:
         ],
         "mask_pixels": int(doc.mask.sum()),
         "references": [list(p) for p in doc.references],
+        **({"renamed_ids": doc.load_notes} if doc.load_notes else {}),  # unsafe or repeated ids made safe on load
     }

@@ -8,6 +8,7 @@ only), a local diffusers folder, or a single ``.safetensors`` checkpoint. Pickle
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -17,7 +18,15 @@ import torch
 
 from gencurve_desktop.engine.cancel import ProgressFn, no_progress
 from gencurve_desktop.engine.devices import resolve_device, resolve_dtype
-from gencurve_desktop.errors import BadInputError, ModelLoadError
+from gencurve_desktop.engine.model_limits import (
+    MAX_TOKENS,
+    check_configs,
+    check_model_budget,
+    check_tokenizer_files,
+    regular_file,
+    safetensors_header,
+)
+from gencurve_desktop.errors import BadInputError, GenCurveError, ModelLoadError
 from gencurve_desktop.paths import resources_dir
 
 BUILTIN_MODELS = ("demo", "sd21-arch")
@@ -65,7 +74,9 @@ def load_model(
     reports ``("download", bytes_done, bytes_total)`` through it instead (the desktop's progress dialog).
     ``prediction_type`` (``auto``, ``epsilon`` or ``v_prediction``) overrides what the model's scheduler config
     or the single-file family says. Raises :class:`ModelLoadError` (exit code 3) with one clear line for
-    anything that cannot be loaded.
+    anything that cannot be loaded, and :class:`~gencurve_desktop.errors.OutOfMemoryError` (exit code 4) for a
+    model whose configs ask for more memory than ``$GENCURVE_MAX_MODEL_GB`` or the memory available now allow
+    (checked before anything is built, see :mod:`~gencurve_desktop.engine.model_limits`).
     """
     if prediction_type not in PREDICTION_TYPES:
         raise BadInputError(f"unknown prediction type {prediction_type!r} (use auto, epsilon or v_prediction)")
@@ -77,7 +88,7 @@ def load_model(
         parts, random_weights = _load_parts(source, seed, download_progress)
         model = _assemble(source, parts, dev, dt, random_weights)
         _set_prediction_type(model, parts, prediction_type)
-    except ModelLoadError:
+    except GenCurveError:  # ModelLoadError, the weights' memory budget (OutOfMemoryError, exit code 4)
         raise
     except torch.OutOfMemoryError:
         raise
@@ -109,6 +120,8 @@ def _load_parts(source: str, seed: int, download_progress: ProgressFn | None) ->
         from gencurve_desktop.engine.single_file import load_single_file
 
         return load_single_file(path), False
+    if path.exists():  # a FIFO, a device or a socket (or a link to one): refused, never opened
+        regular_file(path, "model file")
     if _looks_like_path(source, path):
         raise ModelLoadError(f"{source}: no such model folder or file")
     if REPO_ID.match(source):
@@ -132,12 +145,17 @@ def _looks_like_path(source: str, path: Path) -> bool:
 
 
 def build_from_config(folder: Path, seed: int = DEFAULT_SEED) -> dict:
-    """Build the five parts from the configs in ``folder`` with seeded random weights (demo, sd21-arch)."""
+    """Build the five parts from the configs in ``folder`` with seeded random weights (demo, sd21-arch).
+
+    The configs, the tokenizer files and the weights' memory are checked first (:func:`check_model_files`).
+    """
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    if not (folder / "unet" / "config.json").is_file():
+    folder = Path(folder)
+    if not os.path.lexists(folder / "unet" / "config.json"):
         raise ModelLoadError(f"model config not found in {folder}")
+    check_model_files(folder, folder.name)
     generator_state = torch.random.get_rng_state()
     try:
         torch.manual_seed(seed)
@@ -160,11 +178,17 @@ def load_folder(folder: Path) -> dict:
 
     from gencurve_desktop.engine.hub import weight_variant
 
+    from gencurve_desktop.engine.hub import WEIGHT_FILES
+
     folder = Path(folder)
     for part in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
         if not (folder / part).is_dir():
             raise ModelLoadError(f"{folder}: not a Stable Diffusion folder (no {part}/ inside)")
+    check_model_files(folder, str(folder), budget=False)
     variant = weight_variant(folder)  # None (full precision) or "fp16"; raises naming a part without weights
+    for part, names in WEIGHT_FILES.items():  # regular files with sane headers, before any library reads them
+        safetensors_header(folder / part / names[0 if variant is None else 1])
+    check_model_budget(str(folder), folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kw = dict(use_safetensors=True, variant=variant, torch_dtype=torch.float32)
@@ -176,6 +200,53 @@ def load_folder(folder: Path) -> dict:
         tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
         scheduler = DDIMScheduler.from_pretrained(folder, subfolder="scheduler")
     return dict(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
+
+
+def check_model_files(folder: Path, source: str, budget: bool = True) -> None:
+    """Before any library reads ``folder``: regular, small configs with bounded values, a tokenizer with a
+    vocabulary and a length that fits the text encoder, and (``budget``) weights that fit in memory."""
+    configs = check_configs(folder)
+    check_tokenizer_files(folder / "tokenizer", configs["text_encoder"])
+    if budget:
+        check_model_budget(source, folder)
+
+
+def empty_prompt_ids(tokenizer, text_encoder) -> torch.Tensor:
+    """The token ids of the empty prompt (1 x model_max_length), checked to be ``[bos, eos, pad, …]`` with ids
+    the text encoder has: damaged tokenizer files give other ids, and would silently change every result."""
+    where = getattr(tokenizer, "name_or_path", "") or "the tokenizer"
+    length = tokenizer.model_max_length
+    positions = text_encoder.config.max_position_embeddings
+    if isinstance(length, bool) or not isinstance(length, int) or not 2 <= length <= min(positions, MAX_TOKENS):
+        raise ModelLoadError(
+            f"{where}: model_max_length must be a whole number from 2 to {min(positions, MAX_TOKENS)}, got {length!r}"
+        )
+    bos, eos, pad = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
+    if bos is None or eos is None or pad is None or bos == eos:
+        raise ModelLoadError(f"{where}: the tokenizer has no distinct start, end and padding tokens")
+    vocab = text_encoder.config.vocab_size
+    if max(bos, eos, pad) >= vocab:
+        raise ModelLoadError(
+            f"{where}: the tokenizer's special tokens ({bos}, {eos}, {pad}) are outside the text encoder's "
+            f"vocabulary of {vocab}"
+        )
+    ids = tokenizer(
+        "", padding="max_length", max_length=length, truncation=True, return_tensors="pt"
+    ).input_ids
+    row = ids[0].tolist()
+    if row != [bos, eos] + [pad] * (length - 2):
+        raise ModelLoadError(
+            f"{where}: the tokenizer turns the empty prompt into {row[:4]}…, not [{bos}, {eos}, {pad}, …] "
+            "(start, end, padding); its files are damaged"
+        )
+    words = tokenizer("a photo of a cat", add_special_tokens=False).input_ids
+    known = [w for w in words if w not in (tokenizer.unk_token_id, bos, eos, pad)]
+    if not known or max(words) >= vocab:
+        raise ModelLoadError(
+            f"{where}: the tokenizer's vocabulary is empty or does not fit the text encoder "
+            f"({len(tokenizer)} tokens; 'a photo of a cat' gives {words[:6]}); its files are damaged"
+        )
+    return ids
 
 
 def byte_progress_class(progress: ProgressFn, interval_s: float = 0.1) -> type:
@@ -228,9 +299,7 @@ def _assemble(source: str, parts: dict, device: torch.device, dtype: torch.dtype
     if tokenizer is None:  # single files: the family's empty-prompt ids (no tokenizer vocabulary needed)
         ids = parts["empty_ids"]
     else:
-        ids = tokenizer(
-            "", padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
-        ).input_ids
+        ids = empty_prompt_ids(tokenizer, text_encoder)
     empty = text_encoder(ids)[0]
     # 2. move: U-Net in the working dtype, VAE in float32 (decoding in half precision can overflow)
     unet.to(device=device, dtype=dtype)

@@ -150,7 +150,12 @@ class DocumentSession(QObject):
             return False
         self.set_document(doc, project, origin=path)
         self.add_recent(path)
-        self.message.emit(modes_notice(doc) or f"Opened {path.name}", 15000 if modes_notice(doc) else 3000)
+        notice = modes_notice(doc) or (
+            f"Opened {path.name}; renamed {len(doc.load_notes)} unsafe or repeated id(s) (they will be saved renamed)"
+            if doc.load_notes
+            else ""
+        )
+        self.message.emit(notice or f"Opened {path.name}", 15000 if notice else 3000)
         return True
 
     def request_open(self, path) -> None:

@@ -76,10 +76,10 @@ def restore_window_state(window) -> None:
                 i = widget.findText(str(value))
                 if i >= 0:
                     widget.setCurrentIndex(i)
-            elif isinstance(widget, QSpinBox):
-                widget.setValue(int(value))
-            elif isinstance(widget, QDoubleSpinBox):
-                widget.setValue(float(value))
+            elif isinstance(widget, QSpinBox | QDoubleSpinBox):
+                number = int(value) if isinstance(widget, QSpinBox) else float(value)
+                if widget.minimum() <= number <= widget.maximum():  # out of range (or not finite): the default
+                    widget.setValue(number)
         except (TypeError, ValueError, OverflowError):
             continue  # a hand-edited settings file: keep the default
     panel._user_set.update(user_set)

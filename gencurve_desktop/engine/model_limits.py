@@ -1,0 +1,493 @@
+"""Limits on what a model's files may ask of the machine, checked before anything is read in bulk or built.
+
+A model folder or checkpoint comes from anywhere (a download, a shared drive) and is read by libraries that
+trust it: a FIFO or a link to ``/dev/zero`` makes them block or read forever, a tokenizer limit of 10⁹ tokens
+aborts the process inside the tokenizer's Rust code, a config with huge widths allocates tens of GB before any
+weight is read, and a safetensors header can list millions of tensors. Everything here reads only small files
+(configs, the safetensors header) and refuses with one line:
+
+* model files must be regular files (``os.stat`` / ``fstat``, links resolved); configs at most 1 MiB, other
+  tokenizer / config files at most 32 MiB;
+* config values: integers below 2³¹, at most 8 resolution levels, 8 layers per block, 16 transformer layers
+  per block, 128 text-encoder layers, 10 000 training timesteps;
+* the tokenizer: a vocabulary (``tokenizer.json``, or ``vocab.json`` + ``merges.txt``) and a ``model_max_length``
+  from 2 to the text encoder's ``max_position_embeddings`` (and at most 1024);
+* safetensors headers: at most 32 MiB and 100 000 tensors, each with a known dtype and offsets inside the file;
+* the weights' memory (parameters x 4 bytes, counted on torch's ``meta`` device, nothing allocated): at most the
+  memory available now and at most 32 GB, or ``$GENCURVE_MAX_MODEL_GB`` when set (exit code 4 above it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+import sys
+import warnings
+from pathlib import Path
+
+from gencurve_desktop.errors import BadInputError, ModelLoadError, OutOfMemoryError
+
+MODEL_GB_ENV = "GENCURVE_MAX_MODEL_GB"
+GB = 1 << 30
+#: The weights may use at most this much memory unless $GENCURVE_MAX_MODEL_GB says otherwise (SD 2.x in float32
+#: needs 5.2 GB; the ceiling keeps a hostile config from taking a large machine's memory).
+DEFAULT_CEILING_GB = 32
+CONFIG_MAX_BYTES = 1 << 20
+AUX_MAX_BYTES = 32 << 20
+MAX_TOKENS = 1024
+MAX_HEADER_BYTES = 32 << 20
+MAX_TENSORS = 100_000
+MAX_CONFIG_INT = 2**31 - 1
+MAX_LEVELS = 8
+MAX_LAYERS_PER_BLOCK = 8
+MAX_TRANSFORMER_LAYERS = 16
+MAX_TEXT_LAYERS = 128
+MAX_TRAIN_TIMESTEPS = 10_000
+#: bytes per element of every safetensors dtype GenCurve accepts
+DTYPE_BYTES = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+}
+CONFIG_FILES = {
+    "unet": "config.json",
+    "vae": "config.json",
+    "text_encoder": "config.json",
+    "scheduler": "scheduler_config.json",
+}
+
+
+# --- files ---------------------------------------------------------------------------------------------
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def _shown(path: Path) -> str:
+    """The path, and where it leads when it is a link (``unet/x.safetensors -> /dev/zero``)."""
+    if os.path.islink(path):
+        return f"{path} -> {os.path.realpath(path)}"
+    return str(path)
+
+
+def _not_regular(path: Path, mode: int) -> ModelLoadError:
+    return ModelLoadError(f"{_shown(path)}: not a regular file ({_kind(mode)}); model files must be regular files")
+
+
+def regular_file(path: Path, what: str = "file") -> os.stat_result:
+    """``os.stat`` of ``path`` (links followed); ModelLoadError when it is missing or not a regular file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path}: missing {what}") from None
+    except OSError as e:
+        raise ModelLoadError(f"{path}: cannot read it ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_regular(path, st.st_mode)
+    return st
+
+
+def read_limited(path: Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; opened without blocking and checked with fstat,
+    so a FIFO or device put in its place is refused, never read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path}: missing {what}") from None
+    except OSError as e:
+        raise ModelLoadError(f"{path}: cannot read it ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
+        if st.st_size > limit:
+            raise ModelLoadError(f"{path}: {what} of {_size(st.st_size)}, more than the {_size(limit)} allowed")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ModelLoadError(f"{path}: {what} larger than the {_size(limit)} allowed")
+    return data
+
+
+def read_json(path: Path, limit: int = CONFIG_MAX_BYTES, what: str = "config") -> dict:
+    """A JSON object from a small regular file; ModelLoadError naming the file otherwise."""
+    data = read_limited(path, limit, what)
+    if not data.strip():
+        raise ModelLoadError(f"{path}: empty {what}")
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as e:
+        raise ModelLoadError(f"{path}: not valid JSON ({_first_line(e)})") from None
+    if not isinstance(value, dict):
+        raise ModelLoadError(f"{path}: not a JSON object")
+    return value
+
+
+def check_entries(folder: Path, limit: int = AUX_MAX_BYTES) -> None:
+    """Every entry of ``folder`` that a loader might open: a regular file (weights any size, others at most
+    ``limit``) or a sub-folder; broken links are ignored (loaders see them as absent)."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as e:
+        raise ModelLoadError(f"{folder}: cannot list it ({e.strerror or e})") from None
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise ModelLoadError(f"{path}: cannot read it ({e.strerror or e})") from None
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
+        if not entry.name.endswith(".safetensors") and st.st_size > limit:
+            raise ModelLoadError(f"{path}: {_size(st.st_size)}, more than the {_size(limit)} a config may have")
+
+
+# --- configs -------------------------------------------------------------------------------------------
+
+
+def _ints(value):
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _ints(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _ints(v)
+
+
+def _bound(cfg: dict, key: str, limit: int, path: Path, length: bool = False) -> None:
+    value = cfg.get(key)
+    if value is None:
+        return
+    if length:
+        if not isinstance(value, (list, tuple)):
+            raise ModelLoadError(f"{path}: {key} must be a list, got {_short(value)}")
+        if len(value) > limit:
+            raise ModelLoadError(f"{path}: {key} has {len(value)} entries, more than the {limit} allowed")
+        return
+    for v in _ints(value):
+        if v > limit:
+            raise ModelLoadError(f"{path}: {key} = {v} is more than the {limit} allowed")
+
+
+def text_config(cfg: dict) -> dict:
+    """The text model's part of a text-encoder config (a full CLIP config nests it under ``text_config``)."""
+    if cfg.get("model_type") == "clip" and isinstance(cfg.get("text_config"), dict):
+        return cfg["text_config"]
+    return cfg
+
+
+def check_config(part: str, cfg: dict, path: Path) -> None:
+    """Values that multiply layers, memory or time, bounded before any library sees the config."""
+    for v in _ints(cfg):
+        if abs(v) > MAX_CONFIG_INT:
+            raise ModelLoadError(f"{path}: the value {v} is out of range (at most {MAX_CONFIG_INT})")
+    if part in ("unet", "vae"):
+        for key in ("block_out_channels", "down_block_types", "up_block_types"):
+            _bound(cfg, key, MAX_LEVELS, path, length=True)
+        _bound(cfg, "layers_per_block", MAX_LAYERS_PER_BLOCK, path)
+        for key in ("transformer_layers_per_block", "reverse_transformer_layers_per_block"):
+            _bound(cfg, key, MAX_TRANSFORMER_LAYERS, path)
+    elif part == "text_encoder":
+        _bound(text_config(cfg), "num_hidden_layers", MAX_TEXT_LAYERS, path)
+    elif part == "scheduler":
+        steps = cfg.get("num_train_timesteps", 1000)
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_TRAIN_TIMESTEPS:
+            raise ModelLoadError(
+                f"{path}: num_train_timesteps must be a whole number from 1 to {MAX_TRAIN_TIMESTEPS}, "
+                f"got {_short(steps)}"
+            )
+
+
+def check_configs(folder: Path) -> dict[str, dict]:
+    """Read and bound the configs of ``unet``, ``vae``, ``text_encoder`` and ``scheduler`` in ``folder``."""
+    configs = {}
+    for part, name in CONFIG_FILES.items():
+        path = folder / part / name
+        if (folder / part).is_dir():
+            check_entries(folder / part)
+        configs[part] = read_json(path, what=f"{part} config")
+        check_config(part, configs[part], path)
+    return configs
+
+
+# --- the tokenizer -------------------------------------------------------------------------------------
+
+
+def check_tokenizer_files(folder: Path, text_encoder: dict) -> int:
+    """The tokenizer folder holds a vocabulary and a sane ``model_max_length``; returns that length.
+
+    ``tokenizer.json`` (what transformers writes) or ``vocab.json`` + ``merges.txt`` (what the SD repositories
+    ship) must be there and not empty: without them CLIPTokenizer quietly builds a 2-token tokenizer whose
+    empty prompt has other ids. The length must fit the text encoder, else the tokenizer pads to it (10⁹
+    tokens abort the process in the tokenizer's Rust code).
+    """
+    check_entries(folder)
+    config_path = folder / "tokenizer_config.json"
+    config = read_json(config_path, what="tokenizer config")
+    positions = text_config(text_encoder).get("max_position_embeddings", 77)
+    limit = min(positions, MAX_TOKENS) if isinstance(positions, int) and not isinstance(positions, bool) else 0
+    if limit < 1:
+        raise ModelLoadError(
+            f"{folder.parent / 'text_encoder' / 'config.json'}: max_position_embeddings must be a positive whole "
+            f"number, got {_short(positions)}"
+        )
+    length = config.get("model_max_length")
+    if isinstance(length, bool) or not isinstance(length, int) or not 2 <= length <= limit:
+        raise ModelLoadError(
+            f"{config_path}: model_max_length must be a whole number from 2 to {limit} (the text encoder's "
+            f"max_position_embeddings {positions}, at most {MAX_TOKENS}), got {_short(length)}"
+        )
+    whole = folder / "tokenizer.json"
+    if os.path.exists(whole):
+        read_json(whole, AUX_MAX_BYTES, "tokenizer file")
+        return length
+    missing = [name for name in ("vocab.json", "merges.txt") if not os.path.exists(folder / name)]
+    if missing:
+        raise ModelLoadError(
+            f"{folder}: the tokenizer has no vocabulary (no tokenizer.json, and no {' or '.join(missing)}); "
+            "copy the model's tokenizer files again"
+        )
+    if not read_json(folder / "vocab.json", AUX_MAX_BYTES, "tokenizer vocabulary"):
+        raise ModelLoadError(f"{folder / 'vocab.json'}: the tokenizer vocabulary is empty")
+    if not read_limited(folder / "merges.txt", AUX_MAX_BYTES, "tokenizer merges file").strip():
+        raise ModelLoadError(f"{folder / 'merges.txt'}: empty tokenizer merges file")
+    return length
+
+
+# --- safetensors headers -------------------------------------------------------------------------------
+
+
+def safetensors_header(path: Path) -> tuple[dict[str, dict], int]:
+    """The tensor entries of a safetensors file's header (name -> dtype, shape, data_offsets) and the bytes of
+    tensor data they declare, read from the header alone (8-byte little-endian length, then JSON).
+
+    Refused: not a regular file, a header above 32 MiB or running past the end of the file, more than 100 000
+    entries (counted before the JSON is parsed), unknown dtypes, offsets outside the file or not matching the
+    shape.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path}: missing weights file") from None
+    except OSError as e:
+        raise ModelLoadError(f"{path}: cannot read it ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
+        first = f.read(8)
+        if len(first) < 8:
+            raise ModelLoadError(f"{path}: not a valid .safetensors file ({st.st_size} bytes, no header)")
+        length = int.from_bytes(first, "little")
+        if length > MAX_HEADER_BYTES:
+            raise ModelLoadError(
+                f"{path}: the safetensors header claims {_size(length)}, more than the {_size(MAX_HEADER_BYTES)} "
+                "allowed"
+            )
+        if 8 + length > st.st_size:
+            raise ModelLoadError(f"{path}: not a valid .safetensors file (the header runs past the end of the file)")
+        raw = f.read(length)
+    data_size = st.st_size - 8 - length
+    count = raw.count(b'"data_offsets"')
+    if count > MAX_TENSORS:
+        raise ModelLoadError(f"{path}: the safetensors header lists {count} tensors, more than the {MAX_TENSORS} allowed")
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise ModelLoadError(f"{path}: not a valid .safetensors file (header: {_first_line(e)})") from None
+    if not isinstance(header, dict):
+        raise ModelLoadError(f"{path}: not a valid .safetensors file (the header is not a JSON object)")
+    header.pop("__metadata__", None)
+    if len(header) > MAX_TENSORS:
+        raise ModelLoadError(
+            f"{path}: the safetensors header lists {len(header)} tensors, more than the {MAX_TENSORS} allowed"
+        )
+    total = 0
+    for name, entry in header.items():
+        problem = _entry_problem(entry, data_size)
+        if problem:
+            raise ModelLoadError(f"{path}: not a valid .safetensors file (tensor {name[:80]!r}: {problem})")
+        total += entry["data_offsets"][1] - entry["data_offsets"][0]
+    return header, total
+
+
+def _entry_problem(entry, data_size: int) -> str | None:
+    if not isinstance(entry, dict):
+        return "not an entry"
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    if dtype not in DTYPE_BYTES:
+        return f"unsupported dtype {_short(dtype)}"
+    if not isinstance(shape, list) or len(shape) > 8 or not all(_natural(n) for n in shape):
+        return f"bad shape {_short(shape)}"
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_natural(n) for n in offsets):
+        return f"bad data_offsets {_short(offsets)}"
+    begin, end = offsets
+    if not begin <= end <= data_size:
+        return f"data_offsets {offsets} outside the file's {data_size} bytes of data"
+    if end - begin != math.prod(shape) * DTYPE_BYTES[dtype]:
+        return f"data_offsets {offsets} do not match the shape {shape}"
+    return None
+
+
+def _natural(n) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 1 << 62
+
+
+# --- the memory budget ---------------------------------------------------------------------------------
+
+
+def available_memory() -> int | None:
+    """Bytes of host memory available now (psutil, /proc/meminfo, Windows' GlobalMemoryStatusEx), else None."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # not installed, or no answer on this platform
+        pass
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if sys.platform == "win32":
+        return _windows_available()
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")  # macOS: no "available"; the total
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _windows_available() -> int | None:
+    import ctypes
+
+    class MemoryStatus(ctypes.Structure):
+        _fields_ = [
+            ("dwLength", ctypes.c_ulong),
+            ("dwMemoryLoad", ctypes.c_ulong),
+            ("ullTotalPhys", ctypes.c_ulonglong),
+            ("ullAvailPhys", ctypes.c_ulonglong),
+            ("ullTotalPageFile", ctypes.c_ulonglong),
+            ("ullAvailPageFile", ctypes.c_ulonglong),
+            ("ullTotalVirtual", ctypes.c_ulonglong),
+            ("ullAvailVirtual", ctypes.c_ulonglong),
+            ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
+        ]
+
+    status = MemoryStatus()
+    status.dwLength = ctypes.sizeof(MemoryStatus)
+    try:
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+            return int(status.ullAvailPhys)
+    except (AttributeError, OSError):
+        pass
+    return None
+
+
+def model_budget() -> tuple[int, str]:
+    """(bytes the model's weights may use, why): ``$GENCURVE_MAX_MODEL_GB``, else the smaller of the memory
+    available now and the 32 GB ceiling."""
+    text = os.environ.get(MODEL_GB_ENV, "").strip()
+    if text:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise BadInputError(f"{MODEL_GB_ENV} must be a positive number of GB, got {text!r}")
+        return int(value * GB), f"{MODEL_GB_ENV}={text}"
+    ceiling = DEFAULT_CEILING_GB * GB
+    available = available_memory()
+    if available is not None and available < ceiling:
+        return available, "the memory available now"
+    return ceiling, f"the default ceiling of {DEFAULT_CEILING_GB} GB"
+
+
+def module_bytes(module) -> int:
+    """Bytes of a module's parameters and buffers in float32 (it may live on the meta device)."""
+    return sum(t.numel() * 4 for t in module.state_dict().values())
+
+
+def meta_networks(folder: Path):
+    """The U-Net, VAE and text encoder of the configs in ``folder``, built on the meta device (no memory)."""
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")
+        unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(folder / "unet"))
+        vae = AutoencoderKL.from_config(AutoencoderKL.load_config(folder / "vae"))
+        text_encoder = CLIPTextModel(CLIPTextConfig.from_pretrained(folder / "text_encoder"))
+    return unet, vae, text_encoder
+
+
+def check_budget(source: str, networks) -> None:
+    """OutOfMemoryError (exit code 4) when the weights of ``networks`` (unet, vae, text encoder) in float32
+    need more than :func:`model_budget` allows."""
+    sizes = {name: module_bytes(m) for name, m in zip(("U-Net", "VAE", "text encoder"), networks)}
+    need = sum(sizes.values())
+    budget, why = model_budget()
+    if need <= budget:
+        return
+    parts = ", ".join(f"{name} {size / GB:.1f}" for name, size in sizes.items())
+    raise OutOfMemoryError(
+        f"{source}: the model's weights need {need / GB:.1f} GB of memory ({parts}), more than the "
+        f"{budget / GB:.1f} GB allowed by {why}; set {MODEL_GB_ENV}={math.ceil(need / GB) + 1} to raise the limit"
+    )
+
+
+def check_model_budget(source: str, folder: Path) -> None:
+    """:func:`check_budget` for the configs in ``folder``, counted on the meta device."""
+    check_budget(source, meta_networks(folder))
+
+
+# --- text ----------------------------------------------------------------------------------------------
+
+
+def _size(n: int) -> str:
+    if n >= GB:
+        return f"{n / GB:.1f} GB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MiB"
+    return f"{n} bytes"
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__
