@@ -55,6 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--unet-steps", type=int, default=5000)
     p.add_argument("--unet-batch", type=int, default=8)
     p.add_argument("--export", type=Path, help="write the trained model as a diffusers folder (fp16) and stop")
+    p.add_argument("--partial", action="store_true", help="with --export: export a run still in its U-Net phase "
+                   "(the EMA weights of its last checkpoint; training can go on afterwards)")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -268,12 +270,12 @@ def _stop(deadline: float) -> bool:
     return _signalled or time.monotonic() > deadline
 
 
-def export(run: Path, out: Path) -> None:
+def export(run: Path, out: Path, partial: bool = False) -> None:
     """The trained model as a diffusers folder with fp16 safetensors (the VAE, EMA U-Net, text encoder)."""
     import shutil
 
     tensors, meta = load_state(run, "checkpoint")
-    if meta["phase"] != "done":
+    if meta["phase"] != "done" and not (partial and meta["phase"] == "unet" and meta["step"] > 0):
         sys.exit(f"the run in {run} has not finished (phase {meta['phase']}, step {meta['step']})")
     vae, unet, text_encoder = build_models()
     unpack("vae", tensors, vae)
@@ -285,7 +287,8 @@ def export(run: Path, out: Path) -> None:
     for name in ("scheduler", "tokenizer"):
         shutil.copytree(CONFIG / name, out / name, dirs_exist_ok=True)
     shutil.copy(CONFIG / "model_index.json", out / "model_index.json")
-    print(f"exported to {out}")
+    (out / "training.json").write_text(json.dumps({"phase": meta["phase"], "unet_step": meta["step"]}) + "\n")
+    print(f"exported to {out} (phase {meta['phase']}, U-Net step {meta['step']})")
 
 
 def main(argv=None) -> None:
@@ -297,7 +300,7 @@ def main(argv=None) -> None:
                           "cpu" if a.device == "auto" else a.device)  # fmt: skip
     a.run_dir.mkdir(parents=True, exist_ok=True)
     if a.export:
-        return export(a.run_dir, a.export)
+        return export(a.run_dir, a.export, a.partial)
     signal.signal(signal.SIGTERM, lambda *_: globals().update(_signalled=True))
     deadline = time.monotonic() + a.minutes * 60
 
