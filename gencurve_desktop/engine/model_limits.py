@@ -60,6 +60,8 @@ DTYPE_BYTES = {
     "F8_E4M3": 1,
     "F8_E5M2": 1,
 }
+#: files that the loaders parse whole (weights, and pickles that are never read, may be any size)
+TEXT_SUFFIXES = (".json", ".txt", ".jinja")
 CONFIG_FILES = {
     "unet": "config.json",
     "vae": "config.json",
@@ -144,8 +146,8 @@ def read_json(path: Path, limit: int = CONFIG_MAX_BYTES, what: str = "config") -
 
 
 def check_entries(folder: Path, limit: int = AUX_MAX_BYTES) -> None:
-    """Every entry of ``folder`` that a loader might open: a regular file (weights any size, others at most
-    ``limit``) or a sub-folder; broken links are ignored (loaders see them as absent)."""
+    """Every entry of ``folder``: a sub-folder or a regular file, and the text files loaders parse (``.json``,
+    ``.txt``, ``.jinja``) at most ``limit`` bytes; broken links are ignored (loaders see them as absent)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as e:
@@ -162,24 +164,25 @@ def check_entries(folder: Path, limit: int = AUX_MAX_BYTES) -> None:
             continue
         if not stat.S_ISREG(st.st_mode):
             raise _not_regular(path, st.st_mode)
-        if not entry.name.endswith(".safetensors") and st.st_size > limit:
+        if entry.name.endswith(TEXT_SUFFIXES) and st.st_size > limit:
             raise ModelLoadError(f"{path}: {_size(st.st_size)}, more than the {_size(limit)} a config may have")
 
 
 # --- configs -------------------------------------------------------------------------------------------
 
 
-def _ints(value):
+def _ints(value, where: str = ""):
+    """(key, value) of every integer in a config, nested lists and objects included."""
     if isinstance(value, bool):
         return
     if isinstance(value, int):
-        yield value
+        yield where, value
     elif isinstance(value, (list, tuple)):
         for v in value:
-            yield from _ints(v)
+            yield from _ints(v, where)
     elif isinstance(value, dict):
-        for v in value.values():
-            yield from _ints(v)
+        for k, v in value.items():
+            yield from _ints(v, f"{where}.{k}" if where else str(k))
 
 
 def _bound(cfg: dict, key: str, limit: int, path: Path, length: bool = False) -> None:
@@ -192,7 +195,7 @@ def _bound(cfg: dict, key: str, limit: int, path: Path, length: bool = False) ->
         if len(value) > limit:
             raise ModelLoadError(f"{path}: {key} has {len(value)} entries, more than the {limit} allowed")
         return
-    for v in _ints(value):
+    for _, v in _ints(value):
         if v > limit:
             raise ModelLoadError(f"{path}: {key} = {v} is more than the {limit} allowed")
 
@@ -206,9 +209,6 @@ def text_config(cfg: dict) -> dict:
 
 def check_config(part: str, cfg: dict, path: Path) -> None:
     """Values that multiply layers, memory or time, bounded before any library sees the config."""
-    for v in _ints(cfg):
-        if abs(v) > MAX_CONFIG_INT:
-            raise ModelLoadError(f"{path}: the value {v} is out of range (at most {MAX_CONFIG_INT})")
     if part in ("unet", "vae"):
         for key in ("block_out_channels", "down_block_types", "up_block_types"):
             _bound(cfg, key, MAX_LEVELS, path, length=True)
@@ -224,6 +224,9 @@ def check_config(part: str, cfg: dict, path: Path) -> None:
                 f"{path}: num_train_timesteps must be a whole number from 1 to {MAX_TRAIN_TIMESTEPS}, "
                 f"got {_short(steps)}"
             )
+    for key, v in _ints(cfg):
+        if abs(v) > MAX_CONFIG_INT:
+            raise ModelLoadError(f"{path}: {key} = {v} is out of range (at most {MAX_CONFIG_INT})")
 
 
 def check_configs(folder: Path) -> dict[str, dict]:
@@ -319,7 +322,9 @@ def safetensors_header(path: Path) -> tuple[dict[str, dict], int]:
     data_size = st.st_size - 8 - length
     count = raw.count(b'"data_offsets"')
     if count > MAX_TENSORS:
-        raise ModelLoadError(f"{path}: the safetensors header lists {count} tensors, more than the {MAX_TENSORS} allowed")
+        raise ModelLoadError(
+            f"{path}: the safetensors header lists {count} tensors, more than the {MAX_TENSORS} allowed"
+        )
     try:
         header = json.loads(raw)
     except (ValueError, RecursionError) as e:
@@ -460,10 +465,11 @@ def check_budget(source: str, networks) -> None:
     budget, why = model_budget()
     if need <= budget:
         return
-    parts = ", ".join(f"{name} {size / GB:.1f}" for name, size in sizes.items())
+    parts = ", ".join(f"{name} {_size(size)}" for name, size in sizes.items())
+    suggest = max(1, math.ceil(need / GB * 1.1))
     raise OutOfMemoryError(
-        f"{source}: the model's weights need {need / GB:.1f} GB of memory ({parts}), more than the "
-        f"{budget / GB:.1f} GB allowed by {why}; set {MODEL_GB_ENV}={math.ceil(need / GB) + 1} to raise the limit"
+        f"{source}: the model's weights need {_size(need)} of memory ({parts}), more than the {_size(budget)} "
+        f"allowed by {why}; set {MODEL_GB_ENV}={suggest} to raise the limit"
     )
 
 
@@ -479,7 +485,9 @@ def _size(n: int) -> str:
     if n >= GB:
         return f"{n / GB:.1f} GB"
     if n >= 1 << 20:
-        return f"{n / (1 << 20):.1f} MiB"
+        return f"{n / (1 << 20):.1f} MB"
+    if n >= 1 << 10:
+        return f"{n / (1 << 10):.0f} KB"
     return f"{n} bytes"
 
 

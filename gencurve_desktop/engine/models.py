@@ -176,9 +176,7 @@ def load_folder(folder: Path) -> dict:
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    from gencurve_desktop.engine.hub import weight_variant
-
-    from gencurve_desktop.engine.hub import WEIGHT_FILES
+    from gencurve_desktop.engine.hub import WEIGHT_FILES, weight_variant
 
     folder = Path(folder)
     for part in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
@@ -230,9 +228,7 @@ def empty_prompt_ids(tokenizer, text_encoder) -> torch.Tensor:
             f"{where}: the tokenizer's special tokens ({bos}, {eos}, {pad}) are outside the text encoder's "
             f"vocabulary of {vocab}"
         )
-    ids = tokenizer(
-        "", padding="max_length", max_length=length, truncation=True, return_tensors="pt"
-    ).input_ids
+    ids = tokenizer("", padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids
     row = ids[0].tolist()
     if row != [bos, eos] + [pad] * (length - 2):
         raise ModelLoadError(
