@@ -37,7 +37,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         default=os.environ.get("GENCURVE_MODEL", DEFAULT_MODEL),
-        help="demo | sd21-arch | REPO_ID | DIR | FILE.safetensors (default: $GENCURVE_MODEL or %(default)s)",
+        help="demo | mini | sd21-arch | REPO_ID | DIR | FILE.safetensors (default: $GENCURVE_MODEL or %(default)s)",
     )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default: auto)")
     p.add_argument("--dtype", default="auto", help="auto | fp32 | fp16 | bf16 (default: auto)")

@@ -29,7 +29,8 @@ from gencurve_desktop.engine.model_limits import (
 from gencurve_desktop.errors import BadInputError, GenCurveError, ModelLoadError
 from gencurve_desktop.paths import resources_dir
 
-BUILTIN_MODELS = ("demo", "sd21-arch")
+BUILTIN_MODELS = ("demo", "sd21-arch")  # shipped as configs: seeded random weights
+TRAINED_MODELS = ("mini",)  # shipped with trained weights (resources/models/mini, see its README)
 DEFAULT_SEED = 0
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -106,6 +107,8 @@ def _one_line(e: BaseException) -> str:
 def _load_parts(source: str, seed: int, download_progress: ProgressFn | None) -> tuple[dict, bool]:
     if source in BUILTIN_MODELS:
         return build_from_config(resources_dir() / "models" / source, seed), True
+    if source in TRAINED_MODELS:
+        return load_folder(resources_dir() / "models" / source), False
     path = Path(source).expanduser()
     if path.is_dir():
         return load_folder(path), False
@@ -129,7 +132,7 @@ def _load_parts(source: str, seed: int, download_progress: ProgressFn | None) ->
 
         return load_folder(resolve_repo(source, download_progress)), False
     raise ModelLoadError(
-        f"{source!r} is not a model: use demo, sd21-arch, a Hugging Face repo id (owner/name), "
+        f"{source!r} is not a model: use demo, mini, sd21-arch, a Hugging Face repo id (owner/name), "
         "a diffusers folder or a .safetensors file"
     )
 
