@@ -278,7 +278,26 @@ def write(a, rows, sal_rows, edit_rows, seconds) -> None:
         lines.append(f"| {task} | {ok} / {len(got)} | {criteria[task]} |")
     lines += ["", "Per edit (before → after):", "", "```"]
     lines += [json.dumps(r) for r in edit_rows]
-    lines += ["```", "", "Pictures (input | output) for seed 0:", ""]
+    lines += ["```", "", "## Reading this report", ""]
+    vae_db = np.mean([r[1] for r in rows])
+    lines += [
+        f"- **The model is the limit.** `{a.model}`'s autoencoder reconstructs these photos at {vae_db:.1f} dB: every"
+        " edited region passes through its decoder, so the region comes back blurred and shifted in colour before the"
+        " method has done anything. Measures of colour and texture statistics (remove, transfer's colour) and the"
+        " spectral-residual saliency of the region are dominated by that loss of detail: blurring removes the"
+        " high-frequency energy spectral residual responds to, so saliency-up cannot raise it, and remove's fill"
+        " (a smooth blob) is farther from a textured ring than the original object was.",
+        "- **What holds**: blend lowers the seam's gradient energy (the paper's localised regeneration at work), and"
+        " transfer lowers the curve distance to the reference on the output inverted afresh, i.e. curve matching"
+        " moves generation curves as designed even on a weak model.",
+        "- **Not done yet**: the defaults (lr 0.05, t_min 200, t_blend 500, λ, iterations) were not re-chosen on the"
+        " tuning split; this run uses reduced sizes and iteration counts to fit a 2-core CPU, on the 10 held-out"
+        " photos the sources give (issue 21 asks for ≥ 20: the named packages hold 28 photographs in all). Any"
+        " figure here says nothing yet about SD 2.1, whose VAE reconstructs at ~25–30 dB.",
+        "",
+        "Pictures (input | output) for seed 0:",
+        "",
+    ]
     lines += [f"![{r['task']} {r['photo']}]({rel}/{r['task']}-{r['photo']}.png)" for r in edit_rows if r["seed"] == 0]
     a.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {a.out}")

@@ -26,8 +26,8 @@ from gencurve_desktop.document.atomic import check_target, write_atomic
 from gencurve_desktop.document.document import SCHEMA_VERSION, Document, EditRecord
 from gencurve_desktop.document.images import MAX_IMAGE_PIXELS
 from gencurve_desktop.document.layers import new_id
-from gencurve_desktop.document.safe_files import check_document_budget, read_regular, safe_name
 from gencurve_desktop.document.ora_stack import GC, read_tree, stack_xml
+from gencurve_desktop.document.safe_files import check_document_budget, read_regular, safe_name
 from gencurve_desktop.errors import BadInputError
 
 MIMETYPE = b"image/openraster"

@@ -18,13 +18,13 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from gencurve_desktop.settings import SettingsStore
 from gencurve_desktop.document import recovery
 from gencurve_desktop.document.document import Document
 from gencurve_desktop.document.export import ALPHA_FORMATS, export_mask, export_merged
 from gencurve_desktop.document.images import load_rgb
 from gencurve_desktop.document.ora import load_ora, save_ora
 from gencurve_desktop.errors import GenCurveError
+from gencurve_desktop.settings import SettingsStore
 from gencurve_desktop.ui.commands import ChangeCommand
 
 IMAGE_FILTER = "Images and projects (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.ora)"

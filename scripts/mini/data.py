@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageOps
-
 from sources import Photo
 
 SCALES = (1.0, 1.5, 2.0, 3.0, 4.0)  # the photo's short side, in crop sizes

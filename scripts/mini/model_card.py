@@ -98,9 +98,9 @@ def main() -> None:
         "",
         "## Data",
         "",
-        f"{len(photos['train'])} training photos, {len(photos['tune'])} tuning photos, {len(photos['held_out'])} held-out"
-        " photos (whole photos per split, by a hash of the name; the bundled samples astronaut and coffee are always"
-        " held out). Only the sources issue 21 names; gnome-backgrounds 43 holds no photograph. Crops: 256² at 5"
+        f"{len(photos['train'])} training photos, {len(photos['tune'])} tuning photos,"
+        f" {len(photos['held_out'])} held-out photos (whole photos per split, by a hash of the name;"
+        " the bundled samples astronaut and coffee are always held out). Only the sources issue 21 names; gnome-backgrounds 43 holds no photograph. Crops: 256² at 5"
         " scales (short side 1–4 × 256), 60 per scale, random horizontal flips, seeded.",
         "",
         "| split | photo | source | licence |",
@@ -122,8 +122,11 @@ def main() -> None:
         " loss L1 + 0.5 × image-gradient L1 + 1e-4 × KL; latent scaling factor"
         f" {scaling:.5f} (1 / std of the training latents)",
         f"- U-Net: {shipped['unet_step']} steps"
-        + (" (of the 5000 planned: exported from a checkpoint while training goes on)" if shipped["phase"] != "done"
-           else "")
+        + (
+            " (of the 5000 planned: exported from a checkpoint while training goes on)"
+            if shipped["phase"] != "done"
+            else ""
+        )
         + ", batch 8 of 32² latents, AdamW 5e-4 (200"
         " warm-up, cosine to 5e-5), epsilon MSE, gradient clipping 1.0; shipped weights: EMA (decay up to 0.999)",
         "- schedule: started as 1200 VAE / 5000 U-Net steps, shortened to 800 / 3000 at VAE step 296 to fit the"
@@ -136,8 +139,8 @@ def main() -> None:
         "",
         "## Figures (held-out photos, 256 px short side)",
         "",
-        f"VAE round-trip PSNR: **{psnr_mean:.2f} dB** mean (the same architecture with random weights: {random_mean:.2f}"
-        " dB).",
+        f"VAE round-trip PSNR: **{psnr_mean:.2f} dB** mean (the same architecture with random weights:"
+        f" {random_mean:.2f} dB).",
         "",
         "| photo | mini | random |",
         "|---|---|---|",

@@ -1,7 +1,6 @@
 """First start: no model chosen yet, so the welcome dialog offers the paper's model, a local one or the demo."""
 
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QPushButton
 
 from gencurve_desktop.app import create_main_window
