@@ -100,7 +100,8 @@ def main() -> None:
         "",
         f"{len(photos['train'])} training photos, {len(photos['tune'])} tuning photos,"
         f" {len(photos['held_out'])} held-out photos (whole photos per split, by a hash of the name;"
-        " the bundled samples astronaut and coffee are always held out). Only the sources issue 21 names; gnome-backgrounds 43 holds no photograph. Crops: 256² at 5"
+        " the bundled samples astronaut and coffee are always held out). Only the sources issue 21 names;"
+        " gnome-backgrounds 43 holds no photograph. Crops: 256² at 5"
         " scales (short side 1–4 × 256), 60 per scale, random horizontal flips, seeded.",
         "",
         "| split | photo | source | licence |",
