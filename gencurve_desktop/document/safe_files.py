@@ -62,11 +62,13 @@ def check_regular(path: str | os.PathLike, what: str = "file") -> os.stat_result
     return st
 
 
-def read_regular(path: str | os.PathLike, max_bytes: int, follow_links: bool = True, what: str = "file") -> bytes:
-    """The bytes of a regular file of at most ``max_bytes``, checked on the open descriptor (no race with a swap).
+def open_regular(path: str | os.PathLike, what: str = "file", error: type[Exception] = BadInputError,
+                 follow_links: bool = True):  # fmt: skip
+    """``(binary file, stat)`` of a regular file opened for reading; ``error`` (BadInputError by default) otherwise.
 
-    Opened non-blocking, so a FIFO is refused instead of waiting for a writer; ``follow_links=False`` refuses a
-    symlink itself (for files inside GenCurve's own folders). Raises BadInputError.
+    Opened non-blocking and checked on the open descriptor (no race with a swap), so a FIFO is refused instead of
+    waiting for a writer and a device is never read; ``follow_links=False`` refuses a symlink itself (for files
+    inside GenCurve's own folders).
     """
     p = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -75,29 +77,30 @@ def read_regular(path: str | os.PathLike, max_bytes: int, follow_links: bool = T
     try:
         fd = os.open(p, flags)
     except FileNotFoundError:
-        raise BadInputError(f"{p}: no such {what}") from None
+        raise error(f"{p}: no such {what}") from None
     except OSError as e:
         if not follow_links and os.path.islink(p):
-            raise BadInputError(f"{p}: is a symbolic link; refusing to follow it") from None
-        raise BadInputError(f"{p}: cannot read the {what} ({e.strerror or e})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise BadInputError(f"{p}: is {kind_of(st)}, not a regular {what}")
+            raise error(f"{p}: is a symbolic link; refusing to follow it") from None
+        raise error(f"{p}: cannot read the {what} ({e.strerror or e})") from None
+    f = os.fdopen(fd, "rb")
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise error(f"{p}: not a regular file ({kind_of(st)}); refusing to read the {what}")
+    return f, st
+
+
+def read_regular(path: str | os.PathLike, max_bytes: int, follow_links: bool = True, what: str = "file",
+                 error: type[Exception] = BadInputError) -> bytes:  # fmt: skip
+    """The bytes of a regular file (see :func:`open_regular`) of at most ``max_bytes``; ``error`` otherwise."""
+    f, st = open_regular(path, what, error, follow_links)
+    with f:
         if st.st_size > max_bytes:
-            raise BadInputError(f"{p}: the {what} is larger than {max_bytes} bytes")
-        chunks, total = [], 0
-        while True:
-            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > max_bytes:
-                raise BadInputError(f"{p}: the {what} is larger than {max_bytes} bytes")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+            raise error(f"{path}: the {what} is larger than {max_bytes} bytes")
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise error(f"{path}: the {what} is larger than {max_bytes} bytes")
+    return data
 
 
 def document_budget_bytes() -> int:

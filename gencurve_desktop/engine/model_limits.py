@@ -27,6 +27,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from gencurve_desktop.document.safe_files import open_regular
 from gencurve_desktop.errors import BadInputError, ModelLoadError, OutOfMemoryError
 
 MODEL_GB_ENV = "GENCURVE_MAX_MODEL_GB"
@@ -113,16 +114,8 @@ def regular_file(path: Path, what: str = "file") -> os.stat_result:
 def read_limited(path: Path, limit: int, what: str = "file") -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; opened without blocking and checked with fstat,
     so a FIFO or device put in its place is refused, never read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise ModelLoadError(f"{path}: missing {what}") from None
-    except OSError as e:
-        raise ModelLoadError(f"{path}: cannot read it ({e.strerror or e})") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode)
+    f, st = open_regular(path, what, ModelLoadError)
+    with f:
         if st.st_size > limit:
             raise ModelLoadError(f"{path}: {what} of {_size(st.st_size)}, more than the {_size(limit)} allowed")
         data = f.read(limit + 1)
@@ -297,16 +290,8 @@ def safetensors_header(path: Path) -> tuple[dict[str, dict], int]:
     shape.
     """
     path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise ModelLoadError(f"{path}: missing weights file") from None
-    except OSError as e:
-        raise ModelLoadError(f"{path}: cannot read it ({e.strerror or e})") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode)
+    f, st = open_regular(path, "weights file", ModelLoadError)
+    with f:
         first = f.read(8)
         if len(first) < 8:
             raise ModelLoadError(f"{path}: not a valid .safetensors file ({st.st_size} bytes, no header)")
