@@ -48,17 +48,19 @@ def kind_of(st: os.stat_result) -> str:
     return "not a regular file"
 
 
-def check_regular(path: str | os.PathLike, what: str = "file") -> os.stat_result:
-    """The stat of ``path`` (following symlinks) if it is a regular file; BadInputError otherwise."""
+def check_regular(
+    path: str | os.PathLike, what: str = "file", error: type[Exception] = BadInputError
+) -> os.stat_result:
+    """The stat of ``path`` (following symlinks) if it is a regular file; ``error`` (BadInputError) otherwise."""
     p = Path(path)
     try:
         st = os.stat(p)
     except FileNotFoundError:
-        raise BadInputError(f"{p}: no such {what}") from None
+        raise error(f"{p}: no such {what}") from None
     except OSError as e:
-        raise BadInputError(f"{p}: cannot read the {what} ({e.strerror or e})") from None
+        raise error(f"{p}: cannot read the {what} ({e.strerror or e})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise BadInputError(f"{p}: is {kind_of(st)}, not a regular {what}")
+        raise error(f"{p}: not a regular file ({kind_of(st)}); refusing to read the {what}")
     return st
 
 

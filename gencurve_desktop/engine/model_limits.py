@@ -27,7 +27,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from gencurve_desktop.document.safe_files import open_regular
+from gencurve_desktop.document.safe_files import check_regular, open_regular, read_regular
 from gencurve_desktop.errors import BadInputError, ModelLoadError, OutOfMemoryError
 
 MODEL_GB_ENV = "GENCURVE_MAX_MODEL_GB"
@@ -100,28 +100,13 @@ def _not_regular(path: Path, mode: int) -> ModelLoadError:
 
 def regular_file(path: Path, what: str = "file") -> os.stat_result:
     """``os.stat`` of ``path`` (links followed); ModelLoadError when it is missing or not a regular file."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ModelLoadError(f"{path}: missing {what}") from None
-    except OSError as e:
-        raise ModelLoadError(f"{path}: cannot read it ({e.strerror or e})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise _not_regular(path, st.st_mode)
-    return st
+    return check_regular(path, what, ModelLoadError)
 
 
 def read_limited(path: Path, limit: int, what: str = "file") -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; opened without blocking and checked with fstat,
     so a FIFO or device put in its place is refused, never read."""
-    f, st = open_regular(path, what, ModelLoadError)
-    with f:
-        if st.st_size > limit:
-            raise ModelLoadError(f"{path}: {what} of {_size(st.st_size)}, more than the {_size(limit)} allowed")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ModelLoadError(f"{path}: {what} larger than the {_size(limit)} allowed")
-    return data
+    return read_regular(path, limit, what=what, error=ModelLoadError)
 
 
 def read_json(path: Path, limit: int = CONFIG_MAX_BYTES, what: str = "config") -> dict:
