@@ -108,6 +108,35 @@ def _wait_for_lines(path, n, proc, timeout=300):
     raise AssertionError("no results line in time")
 
 
+class _Watched:
+    """A running batch whose stderr is collected as it comes, so a test can wait for the state it assumes (an item
+    in flight, a message shown) instead of sleeping."""
+
+    def __init__(self, args) -> None:
+        import threading
+
+        self.proc = _start(args)
+        self.err = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while chunk := os.read(self.proc.stderr.fileno(), 4096):
+            self.err += chunk.decode(errors="replace")
+
+    def wait_for(self, text: str, timeout: float = 300) -> None:
+        end = time.monotonic() + timeout
+        while text not in self.err:
+            assert self.proc.poll() is None and time.monotonic() < end, (text, self.err)
+            time.sleep(0.005)
+
+    def finish(self) -> tuple[str, str]:
+        stdout = self.proc.stdout.read()
+        self.proc.wait(timeout=300)
+        self._reader.join(timeout=10)
+        return stdout, self.err
+
+
 def test_ctrl_c_finishes_the_item_in_flight_and_a_second_one_abandons_it(tmp_path, sample_rgb):
     from batch_helpers import crops
 
@@ -118,24 +147,26 @@ def test_ctrl_c_finishes_the_item_in_flight_and_a_second_one_abandons_it(tmp_pat
     out = tmp_path / "out"
     args = ["batch", "saliency", folder, "-o", out, *SALIENCY, "--model", "demo", "--device", "cpu", "--steps", "16"]
     # 1. one Ctrl+C: the item in flight finishes, its line is written, nothing else starts
-    proc = _start(args)
-    _wait_for_lines(out / "results.jsonl", 1, proc)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 130, stderr
+    run = _Watched(args)
+    _wait_for_lines(out / "results.jsonl", 1, run.proc)
+    run.wait_for("img1]")  # the progress bar names the item in flight: the second one has started
+    run.proc.send_signal(signal.SIGINT)
+    stdout, stderr = run.finish()
+    assert run.proc.returncode == 130, stderr
     summary = json.loads(stdout)
     done = results(out)
     assert summary["done"] == len(done) == 2 and summary["remaining"] == 4  # the first, and the one in flight
     assert "stopping after the item in flight" in stderr
     assert all((out / f"{rec['id']}_saliency.png").is_file() for rec in done)
     # 2. run again and press Ctrl+C twice: the item in flight is abandoned, no line and no half-written file
-    proc = _start(args)
-    _wait_for_lines(out / "results.jsonl", 3, proc)
-    proc.send_signal(signal.SIGINT)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 130 and "gencurve: cancelled" in stderr, stderr
+    run = _Watched(args)
+    _wait_for_lines(out / "results.jsonl", 3, run.proc)
+    run.wait_for("img3]")
+    run.proc.send_signal(signal.SIGINT)
+    run.wait_for("stopping after the item in flight")  # the first Ctrl+C is taken; the item is still running
+    run.proc.send_signal(signal.SIGINT)
+    stdout, stderr = run.finish()
+    assert run.proc.returncode == 130 and "gencurve: cancelled" in stderr, stderr
     finished = results(out)
     assert len(finished) == 3
     written = sorted(p.name for p in out.iterdir() if p.suffix == ".png")
