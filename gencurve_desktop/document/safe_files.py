@@ -84,12 +84,11 @@ def open_regular(path: str | os.PathLike, what: str = "file", error: type[Except
         if not follow_links and os.path.islink(p):
             raise error(f"{p}: is a symbolic link; refusing to follow it") from None
         raise error(f"{p}: cannot read the {what} ({e.strerror or e})") from None
-    f = os.fdopen(fd, "rb")
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        f.close()
+    if not stat.S_ISREG(st.st_mode):  # checked before wrapping: a directory cannot even be wrapped
+        os.close(fd)
         raise error(f"{p}: not a regular file ({kind_of(st)}); refusing to read the {what}")
-    return f, st
+    return os.fdopen(fd, "rb"), st
 
 
 def read_regular(path: str | os.PathLike, max_bytes: int, follow_links: bool = True, what: str = "file",

@@ -18,10 +18,10 @@ import torch
 
 from gencurve_desktop.engine.cancel import ProgressFn, no_progress
 from gencurve_desktop.engine.devices import resolve_device, resolve_dtype
+from gencurve_desktop.engine.model_budget import check_model_budget
 from gencurve_desktop.engine.model_limits import (
     MAX_TOKENS,
     check_configs,
-    check_model_budget,
     check_tokenizer_files,
     regular_file,
     safetensors_header,

@@ -23,11 +23,10 @@ from pathlib import Path
 
 import torch
 
+from gencurve_desktop.engine.model_budget import check_budget, meta_networks
 from gencurve_desktop.engine.model_limits import (
     MAX_TOKENS,
-    check_budget,
     check_configs,
-    meta_networks,
     read_json,
     safetensors_header,
     text_config,

@@ -146,7 +146,7 @@ def test_atomic_save_failure_keeps_old_file(tmp_path, sample_rgb, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(images.os, "fsync", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(BadInputError, match=f"{out}: cannot write \\(disk full\\)"):  # one line naming the path
         save_image_atomic(np.zeros_like(sample_rgb), out)
     assert out.read_bytes() == before
     assert [f.name for f in tmp_path.iterdir()] == ["o.png"]
