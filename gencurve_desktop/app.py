@@ -94,7 +94,7 @@ def _self_test_edit(window, timeout_s: float) -> str | None:
     def model_state() -> None:
         if window.last_error is not None:
             finish("model failed: " + window.last_error)
-        elif window.bridge.worker.model is not None and not window.bridge.busy:
+        elif window.model_setup.loaded_id is not None and not window.bridge.busy:  # the window has taken it
             finish("model ready")
 
     poll = QTimer(window)
