@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gencurve_desktop.engine.cancel import ProgressFn
+from gencurve_desktop.engine.download_progress import byte_progress_class
 from gencurve_desktop.errors import ModelLoadError
 from gencurve_desktop.paths import resources_dir
 
@@ -172,8 +173,6 @@ def download(source: HubSource, progress: ProgressFn | None = None, timeout: flo
                 f"file ({expected[:12]}…); refusing it"
             )
     # 3. download (each request with the same timeout), then hash what arrived
-    from gencurve_desktop.engine.models import byte_progress_class
-
     constants.HF_HUB_DOWNLOAD_TIMEOUT = int(max(1, timeout))
     tqdm_class = None if progress is None else byte_progress_class(progress)
     try:

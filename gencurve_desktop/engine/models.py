@@ -248,36 +248,6 @@ def empty_prompt_ids(tokenizer, text_encoder) -> torch.Tensor:
     return ids
 
 
-def byte_progress_class(progress: ProgressFn, interval_s: float = 0.1) -> type:
-    """A silent tqdm class that forwards the byte counts of huggingface_hub's download bars to ``progress``.
-
-    Bars counted in files (unit "it") and the network-transfer bar ("Downloading bytes", whose total is a
-    guess) are ignored; the bytes-written bar is reported at most every ``interval_s`` seconds and at its end.
-    """
-    import io
-    import time
-
-    from tqdm.auto import tqdm
-
-    class ByteProgress(tqdm):
-        def __init__(self, *args, **kwargs):
-            kwargs.pop("name", None)
-            kwargs.update(disable=False, file=io.StringIO(), leave=False)
-            super().__init__(*args, **kwargs)
-            self.reports = self.unit == "B" and not str(self.desc).startswith("Downloading bytes")
-            self.last_report = 0.0
-
-        def update(self, n=1):
-            shown = super().update(n)
-            now = time.monotonic()
-            if self.reports and (now - self.last_report >= interval_s or self.n >= (self.total or 0)):
-                self.last_report = now
-                progress("download", int(self.n), int(max(self.total or 0, self.n)))
-            return shown
-
-    return ByteProgress
-
-
 def _quiet_libraries() -> None:
     """diffusers / transformers chatter (dtype casts, missing safety checker) stays off stderr."""
     from diffusers.utils import logging as diffusers_logging

@@ -86,7 +86,7 @@ def test_device_and_dtype_resolution():
 def test_download_progress_reports_bytes_written_only(capsys):
     from tqdm.contrib.concurrent import thread_map
 
-    from gencurve_desktop.engine.models import byte_progress_class
+    from gencurve_desktop.engine.download_progress import byte_progress_class
 
     reports = []
     bar_class = byte_progress_class(lambda *a: reports.append(a), interval_s=0.0)
