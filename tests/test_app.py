@@ -3,10 +3,10 @@
 from gencurve_desktop.app import self_test
 
 
-def test_self_test_runs_a_demo_edit_and_passes(qtbot, capfd):
-    assert self_test("demo") == 0
+def test_self_test_runs_an_edit_with_mini_by_default_and_passes(qtbot, capfd):
+    assert self_test() == 0
     err = capfd.readouterr().err
-    for milestone in ("window shown", "model ready (demo)", "edit landed", "self-test passed"):
+    for milestone in ("window shown", "model ready (mini)", "edit landed", "self-test passed"):
         assert milestone in err
 
 

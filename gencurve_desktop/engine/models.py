@@ -26,6 +26,7 @@ from gencurve_desktop.engine.model_limits import (
     regular_file,
     safetensors_header,
 )
+from gencurve_desktop.engine.model_notes import model_note
 from gencurve_desktop.errors import BadInputError, GenCurveError, ModelLoadError
 from gencurve_desktop.paths import resources_dir
 
@@ -49,6 +50,7 @@ class DiffusionModel:
     device: torch.device
     dtype: torch.dtype  # U-Net dtype; the VAE always runs in float32
     random_weights: bool = False
+    note: str = ""  # one line on the weights: "demo: random weights", "mini: small model trained on 14 photos"
     prediction_source: str = "the model's scheduler config"  # why prediction_type is what it is
 
     @property
@@ -89,6 +91,8 @@ def load_model(
         parts, random_weights = _load_parts(source, seed, download_progress)
         model = _assemble(source, parts, dev, dt, random_weights)
         _set_prediction_type(model, parts, prediction_type)
+        trained = resources_dir() / "models" / source if source in TRAINED_MODELS else None
+        model.note = model_note(source, random_weights, trained)
     except GenCurveError:  # ModelLoadError, the weights' memory budget (OutOfMemoryError, exit code 4)
         raise
     except torch.OutOfMemoryError:

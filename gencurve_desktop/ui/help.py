@@ -24,15 +24,19 @@ def about_html(window) -> str:
     worker = window.bridge.worker
     model = getattr(worker, "model", None)
     device = f"{model.device} ({str(model.dtype).replace('torch.', '')})" if model is not None else "none loaded"
+    note = getattr(model, "note", "") if model is not None else ""
+    weights = f" — {html.escape(note)}" if note else ""
     return (
         f"<h3>GenCurve Desktop {__version__}</h3>"
         "<p>Generation curves, saliency maps and curve-matching edits from a Stable Diffusion U-Net, after "
         "<i>Varying Manifolds in Diffusion: From Time-varying Geometries to Visual Saliency</i>.</p>"
-        f"<p><b>Model</b>: {html.escape(window.model_setup.loaded_id or 'none loaded')}<br><b>Device</b>: {device}<br>"
+        f"<p><b>Model</b>: {html.escape(window.model_setup.loaded_id or 'none loaded')}{weights}<br>"
+        f"<b>Device</b>: {device}<br>"
         f"<b>Python</b> {platform.python_version()} on {platform.system()}</p>"
         "<p><b>Sample images</b>: <i>astronaut.png</i> (Eileen Collins, NASA, public domain) and "
         "<i>coffee.png</i> (Rachel Michetti, CC0), both from scikit-image's data.<br>"
-        "Model weights carry their own licence (Stable Diffusion 2.1: CreativeML Open RAIL++-M).</p>"
+        "Model weights carry their own licence (Stable Diffusion 2.1: CreativeML Open RAIL++-M; the included "
+        "<i>mini</i>: GPL-2+, trained on GPL-2+ Debian wallpapers, see its model card).</p>"
     )
 
 

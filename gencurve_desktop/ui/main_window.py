@@ -36,7 +36,7 @@ from gencurve_desktop.ui.help import show_about, show_shortcuts
 from gencurve_desktop.ui.job_controller import JobController
 from gencurve_desktop.ui.layers_panel import LayersPanel
 from gencurve_desktop.ui.model_setup import ModelSetup
-from gencurve_desktop.ui.status_bar import build_status_bar, show_saliency_legend
+from gencurve_desktop.ui.status_bar import build_status_bar, show_model_notice, show_saliency_legend
 from gencurve_desktop.ui.task_panel import TaskPanel
 from gencurve_desktop.ui.window_state import restore_window_state, save_window_state
 from gencurve_desktop.workers.bridge import EngineBridge
@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         s.error.connect(self.show_error)
         s.titleChanged.connect(lambda: fill_recent(self, s.recent_files()))
         self.jobs.editLanded.connect(self.editLanded)
-        self.model_setup.loaded.connect(lambda _id, random: self.demo_notice.setVisible(random))
+        self.model_setup.loaded.connect(lambda _id, random, note: show_model_notice(self, note, random))
         self.canvas.cursorMoved.connect(lambda x, y: self.coords.setText("" if x < 0 else f"x {x}  y {y}"))
         self.canvas.strokeFinished.connect(self._stroke_finished)
         self.canvas.referenceClicked.connect(lambda x, y: s.push(SetReference((x, y))))

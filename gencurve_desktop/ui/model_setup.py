@@ -1,7 +1,7 @@
 """Model setup: the stored model settings, the first-start welcome, loading progress and load failures.
 
 A model, device or precision is stored only after it has loaded, so a failed choice never becomes the setting
-and the model that was working stays loaded. A failure offers plain next steps ("Use the demo model",
+and the model that was working stays loaded. A failure offers plain next steps ("Use the included mini model",
 "Open settings…"); the welcome comes back at the next start until a chosen model has loaded once.
 """
 
@@ -12,7 +12,7 @@ import os
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QProgressDialog, QWidget
 
-from gencurve_desktop.settings import ModelSettings, SettingsStore
+from gencurve_desktop.settings import DEFAULT_SOURCE, ModelSettings, SettingsStore
 from gencurve_desktop.ui.gc_freeze import freeze_what_is_alive
 from gencurve_desktop.ui.settings_dialog import SettingsDialog
 from gencurve_desktop.workers.bridge import EngineBridge
@@ -27,7 +27,7 @@ def short_name(model_id: str) -> str:
 class ModelSetup(QObject):
     """Reads and stores model settings and drives model loading through the bridge."""
 
-    loaded = Signal(str, bool)  # model id, random weights
+    loaded = Signal(str, bool, str)  # model id, random weights, the one-line note on its weights ("" for none)
 
     def __init__(self, window: QWidget, settings: SettingsStore, bridge: EngineBridge, override: str | None) -> None:
         super().__init__(window)
@@ -54,7 +54,7 @@ class ModelSetup(QObject):
     def stored(self) -> ModelSettings:
         s = self.settings
         return ModelSettings(
-            str(s.value("model/source", "demo")),
+            str(s.value("model/source", DEFAULT_SOURCE)),
             str(s.value("model/device", "auto")),
             str(s.value("model/dtype", "auto")),
             str(s.value("model/prediction_type", "auto")),
@@ -82,13 +82,13 @@ class ModelSetup(QObject):
 
     # ------------------------------------------------------------------ dialogs
     def first_run(self) -> None:
-        """The welcome dialog chooses the model; closing it uses the demo for this session only."""
+        """The welcome dialog chooses the model; closing it uses the included ``mini`` for this session only."""
         dialog = SettingsDialog(self.current, self.window, first_run=True, devices=self.bridge.available_devices())
         self.first_run_dialog = dialog
 
         def answered(result: int) -> None:
             self.first_run_dialog = None
-            self.load(dialog.values() if result == QDialog.Accepted else ModelSettings("demo"))
+            self.load(dialog.values() if result == QDialog.Accepted else ModelSettings(DEFAULT_SOURCE))
             if result != QDialog.Accepted:
                 self.pending_is_session_only = True
 
@@ -145,7 +145,7 @@ class ModelSetup(QObject):
         self.model_label.setToolTip(f"{model_id}, predicts {prediction}" if prediction else model_id)
         self.prediction_label.setText(prediction.split(" ")[0])
         self.prediction_label.setToolTip(f"The U-Net predicts {prediction}; change it in File ▸ Model Settings")
-        self.loaded.emit(model_id, random_weights)
+        self.loaded.emit(model_id, random_weights, str(getattr(self.bridge.worker.model, "note", "") or ""))
 
     def _failed(self, message: str) -> None:
         self._close_loading()
@@ -161,11 +161,11 @@ class ModelSetup(QObject):
             self.window,
         )
         box.setObjectName("modelFailedDialog")
-        demo = box.addButton("Use the demo model", QMessageBox.AcceptRole)
-        demo.setObjectName("useDemoModelButton")
+        fallback = box.addButton("Use the included mini model", QMessageBox.AcceptRole)
+        fallback.setObjectName("useMiniModelButton")
         settings = box.addButton("Open settings…", QMessageBox.ActionRole)
         settings.setObjectName("openSettingsButton")
-        demo.clicked.connect(lambda: self.load(ModelSettings("demo", "auto", "auto")))
+        fallback.clicked.connect(lambda: self.load(ModelSettings(DEFAULT_SOURCE, "auto", "auto")))
         settings.clicked.connect(lambda: QTimer.singleShot(0, self.settings_dialog))
         self.failure_box = box
         box.open()

@@ -15,14 +15,14 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from gencurve_desktop.settings import PAPER_MODEL, ModelSettings
+from gencurve_desktop.settings import DEFAULT_SOURCE, PAPER_MODEL, ModelSettings
 
 WELCOME = (
-    "<b>Welcome to GenCurve Desktop.</b><br>Model weights are not part of the installer. Choose where the "
-    "Stable Diffusion U-Net comes from: the paper's model, Stable Diffusion 2.1-base, from the Hugging Face "
-    "hub (about 5 GB, downloaded once with progress, then used offline), a diffusers folder or .safetensors "
-    "file you already have, or "
-    "the tiny demo model to try the editor at once (random weights: its results are not meaningful). "
+    "<b>Welcome to GenCurve Desktop.</b><br>Choose where the Stable Diffusion U-Net comes from. "
+    "<b>mini</b> comes with the editor: a small model trained for GenCurve on photographs, ready at once; "
+    "it knows colour and texture, not objects, so its edits are rough. For real edits use the paper's model, "
+    "Stable Diffusion 2.1-base, from the Hugging Face hub (about 5 GB, downloaded once with progress, then "
+    "used offline), or a diffusers folder or .safetensors file you already have. "
     "You can change this later under File ▸ Model Settings."
 )
 
@@ -44,7 +44,7 @@ class SettingsDialog(QDialog):
             form.addRow(welcome)
             quick = QHBoxLayout()
             for name, text, source in (
-                ("useDemoButton", "Try the demo model", "demo"),
+                ("useMiniButton", "Start with mini (included)", DEFAULT_SOURCE),
                 ("downloadPaperModelButton", "Download Stable Diffusion 2.1-base (≈5 GB)", PAPER_MODEL),
             ):
                 button = QPushButton(text)
@@ -54,7 +54,9 @@ class SettingsDialog(QDialog):
             form.addRow(quick)
             form.addRow(_withdrawn_note())
         self.source = QLineEdit(current.source)
-        self.source.setToolTip("demo, a Hugging Face repo id (owner/name), a diffusers folder or a .safetensors file")
+        self.source.setToolTip(
+            "mini, demo, a Hugging Face repo id (owner/name), a diffusers folder or a .safetensors file"
+        )
         browse_dir, browse_file = QPushButton("Folder…"), QPushButton("File…")
         browse_dir.clicked.connect(self._pick_dir)
         browse_file.clicked.connect(self._pick_file)
@@ -64,8 +66,8 @@ class SettingsDialog(QDialog):
         row.addWidget(browse_file)
         form.addRow("Model", row)
         hint = QLabel(
-            "demo: tiny random-weights model (results are not meaningful); "
-            f"{PAPER_MODEL}: the paper's model (downloads ~5 GB once)"
+            "mini: the small model included, trained for GenCurve; demo: tiny random weights (for tests, results "
+            f"are not meaningful); {PAPER_MODEL}: the paper's model (downloads ~5 GB once)"
         )
         hint.setWordWrap(True)
         form.addRow(hint)
@@ -117,7 +119,7 @@ class SettingsDialog(QDialog):
 
     def values(self) -> ModelSettings:
         return ModelSettings(
-            self.source.text().strip() or "demo",
+            self.source.text().strip() or DEFAULT_SOURCE,
             self.device.currentText(),
             self.dtype.currentText(),
             self.prediction.currentText(),

@@ -19,11 +19,9 @@ def legend_pixmap(width: int = 80, height: int = 10):
 
 def build_status_bar(window) -> None:
     """Create the status bar's widgets as attributes of ``window`` (object names are the automation contract)."""
-    window.demo_notice = QLabel("  Demo: random weights  ")
-    window.demo_notice.setObjectName("demoNotice")
-    window.demo_notice.setToolTip("The demo model has random weights: its curves, maps and edits are not meaningful")
-    window.demo_notice.setStyleSheet("background:#8a5a00;color:white;font-weight:bold;border-radius:3px")
-    window.demo_notice.setVisible(False)
+    window.model_notice = QLabel("")
+    window.model_notice.setObjectName("modelNotice")
+    window.model_notice.setVisible(False)
     window.coords = QLabel("")
     window.zoom_label = QLabel("100 %")
     window.zoom_label.setObjectName("zoomLabel")
@@ -49,9 +47,29 @@ def build_status_bar(window) -> None:
     saliency = (window.saliency_caption, window.saliency_legend, window.saliency_high, window.saliency_opacity)
     for widget in (window.zoom_label, window.brush_label, *saliency):
         bar.addPermanentWidget(widget)
-    for widget in (window.prediction_label, window.model_label, window.demo_notice):
+    for widget in (window.prediction_label, window.model_label, window.model_notice):
         bar.addPermanentWidget(widget)
     show_saliency_legend(window, False)
+
+
+NOTICE_STYLE = {  # random weights warn (amber); a small trained model informs (slate)
+    True: "background:#8a5a00;color:white;font-weight:bold;border-radius:3px",
+    False: "background:#3d5366;color:white;border-radius:3px",
+}
+NOTICE_TIP = {
+    True: "Random weights: this model's curves, maps and edits are not meaningful (it exists for tests)",
+    False: "A small Stable Diffusion model trained for GenCurve on Debian's wallpaper photographs (model card: "
+    "resources/models/mini/README.md). It knows colour and texture, not objects: for real edits load Stable "
+    "Diffusion 2.1-base in File ▸ Model Settings",
+}
+
+
+def show_model_notice(window, note: str, random_weights: bool) -> None:
+    """The status bar's one line on the loaded model's weights (hidden for real checkpoints: ``note`` is "")."""
+    window.model_notice.setText(f"  {note}  ")
+    window.model_notice.setStyleSheet(NOTICE_STYLE[random_weights])
+    window.model_notice.setToolTip(NOTICE_TIP[random_weights])
+    window.model_notice.setVisible(bool(note))
 
 
 def show_saliency_legend(window, visible: bool) -> None:

@@ -1,4 +1,4 @@
-"""First start: no model chosen yet, so the welcome dialog offers the paper's model, a local one or the demo."""
+"""First start: no model chosen yet, so the welcome dialog offers mini (included), the paper's model or a local one."""
 
 import pytest
 from PySide6.QtWidgets import QDialog, QPushButton
@@ -24,17 +24,26 @@ def open_first_run(qtbot):
     return w, w.findChild(QDialog, "firstRunDialog")
 
 
-def test_first_start_offers_the_demo_and_remembers_the_choice(qtbot, fresh_settings):
+def test_first_start_offers_mini_says_what_it_is_and_remembers_the_choice(qtbot, fresh_settings):
+    from PySide6.QtWidgets import QLabel
+
     w, dialog = open_first_run(qtbot)
-    dialog.findChild(QPushButton, "useDemoButton").click()
-    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
-    assert w.demo_notice.isVisibleTo(w)
-    assert SettingsStore().value("model/source") == "demo"
+    start = dialog.findChild(QPushButton, "useMiniButton")
+    assert "mini" in start.text()
+    start.click()
+    qtbot.waitUntil(lambda: w.model_label.text() == "mini", timeout=WAIT)
+    notice = w.findChild(QLabel, "modelNotice")
+    assert notice.isVisibleTo(w) and notice.text().strip() == "mini: small model trained on 14 photos"
+    assert "random" not in notice.text()
+    assert SettingsStore().value("model/source") == "mini"
+    w.show_about()
+    assert "mini: small model trained on 14 photos" in w.about_box.text()
+    w.about_box.close()
     w.close()
 
     again = create_main_window(None, recovery_prompt=False)  # the second start asks nothing
     qtbot.addWidget(again)
-    qtbot.waitUntil(lambda: again.model_label.text() == "demo", timeout=WAIT)
+    qtbot.waitUntil(lambda: again.model_label.text() == "mini", timeout=WAIT)
     assert again.findChild(QDialog, "firstRunDialog") is None
     again.close()
 
@@ -49,7 +58,7 @@ def test_a_failed_first_download_is_not_stored_and_offers_plain_next_steps(qtbot
     assert not SettingsStore().contains("model/source")  # a failure is not stored
     failure = w.findChild(QMessageBox, "modelFailedDialog")
     assert "--" not in failure.text()  # plain words, no command-line flags
-    demo = failure.findChild(QPushButton, "useDemoModelButton")
+    fallback = failure.findChild(QPushButton, "useMiniModelButton")
     assert failure.findChild(QPushButton, "openSettingsButton") is not None
     w.close()
 
@@ -58,10 +67,10 @@ def test_a_failed_first_download_is_not_stored_and_offers_plain_next_steps(qtbot
     qtbot.waitUntil(lambda: again.findChild(QDialog, "firstRunDialog") is not None, timeout=10_000)
     again.findChild(QDialog, "firstRunDialog").findChild(QPushButton, "downloadPaperModelButton").click()
     qtbot.waitUntil(lambda: again.findChild(QMessageBox, "modelFailedDialog") is not None, timeout=WAIT)
-    again.findChild(QMessageBox, "modelFailedDialog").findChild(QPushButton, "useDemoModelButton").click()
-    qtbot.waitUntil(lambda: again.model_label.text() == "demo", timeout=WAIT)
-    assert SettingsStore().value("model/source") == "demo"
-    assert demo is not None
+    again.findChild(QMessageBox, "modelFailedDialog").findChild(QPushButton, "useMiniModelButton").click()
+    qtbot.waitUntil(lambda: again.model_label.text() == "mini", timeout=WAIT)
+    assert SettingsStore().value("model/source") == "mini"
+    assert fallback is not None
     again.close()
 
 
@@ -92,10 +101,10 @@ def test_unavailable_devices_are_greyed_out(qtbot):
     assert enabled == devices and combo.currentText() == "auto"
 
 
-def test_closing_the_welcome_uses_the_demo_for_this_session_only(qtbot, fresh_settings):
+def test_closing_the_welcome_uses_mini_for_this_session_only(qtbot, fresh_settings):
     w, dialog = open_first_run(qtbot)
     dialog.reject()
-    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
+    qtbot.waitUntil(lambda: w.model_label.text() == "mini", timeout=WAIT)
     assert not SettingsStore().contains("model/source")
     w.close()
 
@@ -106,8 +115,8 @@ def test_welcome_explains_the_mirror_and_the_status_bar_shows_the_prediction_typ
     w, dialog = open_first_run(qtbot)
     note = dialog.findChild(QLabel, "mirrorNote")
     assert note is not None and PAPER_MODEL in note.text() and "withdrew" in note.text()
-    dialog.findChild(QPushButton, "useDemoButton").click()
-    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
+    dialog.findChild(QPushButton, "useMiniButton").click()
+    qtbot.waitUntil(lambda: w.model_label.text() == "mini", timeout=WAIT)
     assert w.findChild(QLabel, "predictionLabel").text() == "epsilon"
     w.close()
 

@@ -68,7 +68,7 @@ def test_contract_object_names(window):
         "actionSaliencyMap",
     ):
         assert window.findChild(QAction, name) is not None, name
-    assert window.demo_notice.isVisible()
+    assert window.model_notice.isVisible() and window.model_notice.text().strip() == "demo: random weights"
 
 
 def test_whole_session(window, qtbot, small_png, tmp_path):
