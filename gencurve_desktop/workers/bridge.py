@@ -1,22 +1,24 @@
 """EngineWorker: lives on its own QThread, loads the model and runs one job at a time.
 
 The UI thread calls :meth:`EngineBridge.submit` with a frozen job and :meth:`EngineBridge.cancel`; results,
-progress and errors come back as queued signals, so the UI thread never waits on the engine.
+progress and errors come back as queued signals, so the UI thread never waits on the engine. A job runs the same
+commands as the command line and a batch (commands/), on images in memory, sharing one inversion per picture.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 import traceback
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from gencurve_desktop.engine.analysis import generation_curves, invert_image, saliency_map
+from gencurve_desktop.commands.curve import CurveRequest, compute_curves
+from gencurve_desktop.commands.edit import compute_edit
+from gencurve_desktop.commands.inversions import InversionCache
+from gencurve_desktop.commands.saliency import SaliencyRequest, compute_saliency
 from gencurve_desktop.engine.cancel import CancelToken
 from gencurve_desktop.engine.devices import available_devices
 from gencurve_desktop.engine.hspace import warm_up
-from gencurve_desktop.engine.matching import run_edit
 from gencurve_desktop.engine.models import DiffusionModel, load_model
 from gencurve_desktop.errors import CancelledError, GenCurveError
 from gencurve_desktop.workers.jobs import CurveJob, EditJob, JobEvent, ModelSpec, SaliencyJob
@@ -43,7 +45,7 @@ class EngineWorker(QObject):
         super().__init__()
         self.model: DiffusionModel | None = None
         self.cancel_token = CancelToken()
-        self._inversions: dict = {}
+        self._inversions = InversionCache()  # shared by probes, saliency maps and edits of the same picture
 
     @Slot(object)
     def load(self, spec: ModelSpec) -> None:
@@ -74,19 +76,17 @@ class EngineWorker(QObject):
             if self.model is None:
                 raise GenCurveError("no model is loaded; choose one in Settings")
             if isinstance(job, EditJob):
-                req, p = job.request, job.request.params
-                inv = self._inversion(req.image, p.steps, token, p.max_side)  # shared with probes and saliency
-                result = run_edit(self.model, req, self._progress(job.kind), token, inversion=inv)
+                result = compute_edit(self.model, job.request, self._progress(job.kind), token, self._inversions)
                 self.jobEvent.emit(JobEvent("finished", job.kind, result))  # first: the controller lands it
                 self.editFinished.emit(result)
             elif isinstance(job, CurveJob):
-                inv = self._inversion(job.image, job.steps, token)
-                result = generation_curves(self.model, inv, [job.point], cancel=token)
+                request = CurveRequest(job.image, (job.point,), steps=job.steps)
+                result = compute_curves(self.model, request, cancel=token, inversions=self._inversions)
                 self.jobEvent.emit(JobEvent("finished", job.kind, result))
                 self.curveFinished.emit(job.point, result)
             elif isinstance(job, SaliencyJob):
-                inv = self._inversion(job.image, job.steps, token)
-                result = saliency_map(self.model, inv, cancel=token)
+                request = SaliencyRequest(job.image, steps=job.steps)
+                result = compute_saliency(self.model, request, cancel=token, inversions=self._inversions)
                 self.jobEvent.emit(JobEvent("finished", job.kind, result))
                 self.saliencyFinished.emit(result)
         except CancelledError:
@@ -108,14 +108,6 @@ class EngineWorker(QObject):
             self.progress.emit(ev)
 
         return report
-
-    def _inversion(self, image, steps, token, max_side: int = 1024):
-        """The inversion of ``image``, computed once for probes, saliency maps and edits of the same picture."""
-        key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, steps, max_side)
-        if key not in self._inversions:
-            self._inversions.clear()  # keep one: trajectories of large images are big
-            self._inversions[key] = invert_image(self.model, image, steps, max_side, cancel=token)
-        return self._inversions[key]
 
 
 class EngineBridge(QObject):
