@@ -2,6 +2,7 @@
 """Hold the method to a model that knows images: write ``docs/method-report.md`` (+ pictures) for ``mini``.
 
     python3 scripts/method_report.py [--model mini] [--photos 10] [--iterations 20] [--seeds 1] [--size 256]
+    python3 scripts/method_report.py --split tune --sweep lr=0.01,0.05,0.2   # the defaults sweep (sweep.json)
 
 On the held-out photos (scripts/mini/sources.py; centre crops of ``--size``² after scaling the short side to it):
 
@@ -16,6 +17,10 @@ On the held-out photos (scripts/mini/sources.py; centre crops of ``--size``² af
    spectral-residual saliency; remove: the distance of the region's colour mean/std to its surrounding ring;
    transfer: the curve distance to the reference (fresh inversion) and the region colour's distance to the
    reference colour; blend: the gradient energy across the seam. Success rates per task.
+4. ``--split tune --sweep NAME=V1,V2,...``: the same edits on the tuning photos once per value of one edit
+   parameter (the others at their defaults), success rates per task and value, written to
+   ``docs/method-report/sweep.json``; the report's "Defaults" section reads it and the held-out run uses, per
+   task, the value with the most successes (``--use-sweep``).
 """
 
 from __future__ import annotations
@@ -107,9 +112,9 @@ class Ours:
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-def crops(n: int, size: int) -> list[tuple[str, np.ndarray]]:
+def crops(n: int, size: int, which: str = "held_out") -> list[tuple[str, np.ndarray]]:
     out = []
-    for photo in split(all_photos())["held_out"][:n]:
+    for photo in split(all_photos())[which][:n]:
         im = load_rgb(photo.path)
         f = size / min(im.size)
         im = im.resize((max(size, round(im.width * f)), max(size, round(im.height * f))), Image.LANCZOS)
@@ -159,15 +164,22 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "method-report.md")
+    p.add_argument("--split", default="held_out", choices=("held_out", "tune"))
+    p.add_argument("--sweep", help="NAME=V1,V2,...: one edit parameter's values, on --split tune")
+    p.add_argument("--use-sweep", action="store_true", help="per task, the sweep's best value (sweep.json)")
+    p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     pics = a.out.parent / "method-report"
     pics.mkdir(parents=True, exist_ok=True)
     model = load_model(a.model, device="cpu")
     ours = Ours(model, a.steps)
+    if a.sweep:
+        return sweep(a, model, ours, pics / "sweep.json")
+    chosen = json.loads((pics / "sweep.json").read_text()) if a.use_sweep else None
     rows, sal_rows, edit_rows, started = [], [], [], time.time()
 
-    for name, rgb in crops(a.photos, a.size):
+    for name, rgb in crops(a.photos, a.size, a.split):
         # 1. VAE and inversion round trips
         z0 = latents.encode_image(model, rgb)
         vae = psnr(rgb, latents.decode_latent(model, z0))
@@ -186,16 +198,43 @@ def main() -> None:
         # 3. the five edits, measured on their outputs
         mask = rule_mask(classical)
         for task in TASKS:
+            overrides = {chosen["param"]: chosen["chosen"][task]} if chosen else {}
             for seed in range(a.seeds):
-                edit_rows.append(edit_one(model, ours, task, name, rgb, mask, seed, a, pics))
+                edit_rows.append(edit_one(model, ours, task, name, rgb, mask, seed, a, pics, overrides))
                 print(json.dumps(edit_rows[-1]), flush=True)
-    write(a, rows, sal_rows, edit_rows, time.time() - started)
+    write(a, rows, sal_rows, edit_rows, time.time() - started, chosen)
 
 
-def edit_one(model, ours, task, name, rgb, mask, seed, a, pics) -> dict:
+def sweep(a, model, ours, out: Path) -> None:
+    """Step 4: every task on the --split photos once per value of one parameter; the best value per task."""
+    name, _, values = a.sweep.partition("=")
+    kind = type(getattr(EditParams(), name))
+    values = [kind(v) for v in values.split(",")]
+    rows, started = [], time.time()
+    for photo, rgb in crops(a.photos, a.size, a.split):
+        mask = rule_mask(spectral_residual(rgb))
+        for value in values:
+            for task in TASKS:
+                for seed in range(a.seeds):
+                    row = edit_one(model, ours, task, photo, rgb, mask, seed, a, None, {name: value})
+                    rows.append({**row, name: value})
+                    print(json.dumps(rows[-1]), flush=True)
+    rate = {t: {str(v): sum(r["success"] for r in rows if r["task"] == t and r[name] == v) for v in values}
+            for t in TASKS}  # fmt: skip
+    default = getattr(EditParams(), name)
+    chosen = {t: max(values, key=lambda v, t=t: (rate[t][str(v)], v == default)) for t in TASKS}
+    cases = len(rows) // (len(values) * len(TASKS))
+    record = {"param": name, "values": values, "default": default, "split": a.split, "cases_per_value": cases,
+              "size": a.size, "steps": a.steps, "iterations": a.iterations, "successes": rate, "chosen": chosen,
+              "minutes": round((time.time() - started) / 60, 1), "rows": rows}  # fmt: skip
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps({"successes": rate, "chosen": chosen}))
+
+
+def edit_one(model, ours, task, name, rgb, mask, seed, a, pics, overrides) -> dict:
     image = pasted(rgb, mask) if task == "blend" else rgb
     ref = far_colour_point(rgb, mask) if task == "transfer" else ("auto" if task == "remove" else None)
-    params = EditParams(iterations=a.iterations, steps=a.steps, seed=seed, max_side=a.size)
+    params = EditParams(iterations=a.iterations, steps=a.steps, seed=seed, max_side=a.size, **overrides)
     start = time.time()
     out = run_edit(model, EditRequest(task, image, mask, ref, params)).image
     row = {"task": task, "photo": name, "seed": seed, "seconds": round(time.time() - start, 1)}
@@ -222,12 +261,35 @@ def edit_one(model, ours, task, name, rgb, mask, seed, a, pics) -> dict:
     else:
         before, after = seam_energy(image, mask), seam_energy(out, mask)
         row.update(before=before, after=after, success=after < before)
-    if seed == 0:
+    if seed == 0 and pics is not None:
         Image.fromarray(np.hstack([image, out])).save(pics / f"{task}-{name}.png")
     return row
 
 
-def write(a, rows, sal_rows, edit_rows, seconds) -> None:
+def sweep_lines(chosen: dict | None) -> list[str]:
+    """The "Defaults" section: the tuning split's successes per value and the value each task uses here."""
+    if not chosen:
+        return ["", "No defaults sweep was used for this run (the project defaults throughout)."]
+    name, values = chosen["param"], chosen["values"]
+    lines = [
+        "",
+        f"## Defaults, re-chosen on the tuning split: `{name}`",
+        "",
+        f"`--split tune --sweep {name}=...` ran every task on the {chosen['cases_per_value']} tuning case(s) per value"
+        f" ({chosen['size']}², N = {chosen['steps']}, {chosen['iterations']} iterations, {chosen['minutes']} min);"
+        f" the project default is {chosen['default']}. Successes per value (same criteria as above); the edits above"
+        " use each task's best value (ties keep the default):",
+        "",
+        "| task | " + " | ".join(f"{name} = {v}" for v in values) + " | used |",
+        "|---|" + "---|" * (len(values) + 1),
+    ]
+    for task in TASKS:
+        got = chosen["successes"][task]
+        lines.append(f"| {task} | " + " | ".join(str(got[str(v)]) for v in values) + f" | {chosen['chosen'][task]} |")
+    return lines
+
+
+def write(a, rows, sal_rows, edit_rows, seconds, chosen) -> None:
     rel = a.out.parent.name and "method-report"
     lines = [
         f"# Method report: `{a.model}`",
@@ -276,6 +338,7 @@ def write(a, rows, sal_rows, edit_rows, seconds) -> None:
         got = [r for r in edit_rows if r["task"] == task]
         ok = sum(r["success"] for r in got)
         lines.append(f"| {task} | {ok} / {len(got)} | {criteria[task]} |")
+    lines += sweep_lines(chosen)
     lines += ["", "Per edit (before → after):", "", "```"]
     lines += [json.dumps(r) for r in edit_rows]
     lines += ["```", "", "## Reading this report", ""]
