@@ -64,6 +64,11 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--run-dir", type=Path, default=Path.home() / ".cache" / "gencurve" / "mini-run")
     p.add_argument("--model", type=Path, default=ROOT / "resources" / "models" / "mini")
+    p.add_argument(
+        "--schedule",
+        default="as planned from the start",
+        help="how the run's planned step counts changed, in words (the log records the restarts)",
+    )
     a = p.parse_args()
     log = [json.loads(line) for line in (a.run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
     vae_rows = [r for r in log if r.get("phase") == "vae" and "loss" in r]
@@ -117,7 +122,8 @@ def main() -> None:
         "",
         "## Training",
         "",
-        f"- hardware: {platform.processor() or platform.machine()}, {starts[0]['threads']} CPU threads, no GPU;"
+        f"- hardware: {platform.processor() or platform.machine()},"
+        f" {' then '.join(dict.fromkeys(str(r['threads']) for r in starts))} CPU thread(s), no GPU;"
         f" torch {torch.__version__}; wall time {wall_h:.2f} h in total (shared with other work on a 2-core machine)",
         f"- VAE: {vae_rows[-1]['step']} steps, batch 8 of 128² sub-crops, AdamW 1e-3 (100 warm-up, cosine to 1e-4),"
         " loss L1 + 0.5 × image-gradient L1 + 1e-4 × KL; latent scaling factor"
@@ -130,9 +136,7 @@ def main() -> None:
         )
         + ", batch 8 of 32² latents, AdamW 5e-4 (200"
         " warm-up, cosine to 5e-5), epsilon MSE, gradient clipping 1.0; shipped weights: EMA (decay up to 0.999)",
-        "- schedule: started as 1200 VAE / 5000 U-Net steps, shortened to 800 / 3000 at VAE step 296 to fit the"
-        " session (the cosine schedule from then on is the shorter one's); resumed from checkpoints"
-        f" {len(starts) - 1} time(s)",
+        f"- schedule: {a.schedule}; resumed from checkpoints {len(starts) - 1} time(s)",
         f"- first VAE losses (step: loss): {losses(vae_rows)}",
         f"- last VAE losses: {losses(vae_rows[-5:])}",
         f"- first U-Net losses: {losses(unet_rows)}",
