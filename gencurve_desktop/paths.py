@@ -17,7 +17,7 @@ def resources_dir() -> Path:
 
 
 def sample_image() -> Path:
-    """The bundled sample photograph (public domain, see README)."""
+    """The bundled sample photograph (public domain, see README "Sample images")."""
     return resources_dir() / "samples" / "astronaut.png"
 
 

@@ -1,6 +1,6 @@
 """The DDIM chain x_T -> x_t with the localised modification, and the ways a loss at x_t reaches x_T.
 
-How gradients reach x_T from x_t (README "How gradients reach x_T"):
+How gradients reach x_T from x_t (docs/method.md "How gradients reach x_T"):
 - ``backprop`` (default): backpropagation through the DDIM chain x_T -> x_t, with activation checkpointing per
   step (memory: the n latents of the chain plus one U-Net step, whatever n is). Its direction is the true one,
   and the loss it reports is the loss at the true x_t(x_T).

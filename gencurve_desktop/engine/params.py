@@ -56,7 +56,7 @@ PARAMS: tuple[Param, ...] = (
         None,
         1,
         100_000,
-        "optimisation iterations (default: per task, see README)",
+        "optimisation iterations (default: per task, see docs/method.md)",
         "Iterations",
         widget="iterationsSpin",
     ),
@@ -117,7 +117,7 @@ PARAMS: tuple[Param, ...] = (
         str,
         "backprop",
         help="how gradients reach x_T: backprop through the DDIM chain with checkpointing (faithful, default) "
-        "or linearised (faster approximation); see README",
+        "or linearised (faster approximation); see docs/method.md",
         label="Gradient",
         choices=GRADIENTS,
     ),

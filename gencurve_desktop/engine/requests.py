@@ -23,7 +23,7 @@ DEFAULT_ITERATIONS = {"transfer": 150, "remove": 150, "saliency-up": 100, "salie
 
 @dataclass(frozen=True)
 class EditParams:
-    """Every tunable number of curve matching; README "Edit parameters" justifies the defaults.
+    """Every tunable number of curve matching; docs/method.md "Parameters" justifies the defaults.
 
     The defaults and ranges of the tunable ones are declared once in ``engine/params.py``.
     """
