@@ -20,7 +20,7 @@ from gencurve_desktop.engine.requests import EditParams, EditRequest
 from gencurve_desktop.errors import BadInputError
 
 if TYPE_CHECKING:
-    from gencurve_desktop.engine.matching import EditProgress, EditResult
+    from gencurve_desktop.engine.edit_reports import EditProgress, EditResult
     from gencurve_desktop.engine.models import DiffusionModel
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from gencurve_desktop.document.document import Document
-    from gencurve_desktop.engine.matching import EditResult
+    from gencurve_desktop.engine.edit_reports import EditResult
 
 
 def project_document(rgb: np.ndarray, result: EditResult) -> Document:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,10 +20,11 @@ from gencurve_desktop.engine.cancel import CancelToken, checkpoint
 from gencurve_desktop.engine.chain import generate_blended, grad_checkpointed, grad_linearised
 from gencurve_desktop.engine.curves import CHANNELS, cell_channel_rates
 from gencurve_desktop.engine.devices import oom_guard
+from gencurve_desktop.engine.edit_reports import PHASES, EditProgress, EditResult, announce
 from gencurve_desktop.engine.framing import LATENT_FACTOR, Framing, frame_for
 from gencurve_desktop.engine.masks import boundary_band, composite, feather_alpha, ring
 from gencurve_desktop.engine.models import DiffusionModel
-from gencurve_desktop.engine.requests import TASK_NAMES, EditParams, EditRequest
+from gencurve_desktop.engine.requests import EditParams, EditRequest
 from gencurve_desktop.engine.saliency import fluctuation
 from gencurve_desktop.engine.tasks import decoder_features, task_loss, uses_reference
 from gencurve_desktop.errors import BadInputError, EditFailedError
@@ -35,75 +36,6 @@ REGION_SAMPLE = 4
 #: Width of the ring searched by ``--ref auto``, image pixels.
 AUTO_REF_RING_PX = 24
 AUTO_REF_CANDIDATES = 12
-
-
-@dataclass
-class EditProgress:
-    """What the progress callback receives after every iteration."""
-
-    iteration: int
-    total: int
-    loss: float
-    timesteps: list[int]
-    source_curve: np.ndarray
-    reference_curve: np.ndarray | None
-    preview: np.ndarray | None = None
-    sample: tuple | None = None  # ((row, col), channel, trajectory index n) the loss was taken at
-    x_T: torch.Tensor | None = field(default=None, repr=False)  # the x_T the loss and gradient were taken at
-    phase: str = "iterations"  # inverting | curves | iterations | report | decoding
-
-
-PHASES = {
-    "inverting": "Inverting the image",
-    "curves": "Computing the starting curves",
-    "iterations": "Optimising",
-    "report": "Measuring the result",
-    "decoding": "Decoding",
-}
-
-
-def _announce(on_progress, phase: str, total: int, timesteps=(), source=None, reference=None) -> None:
-    """A progress event that names the phase the edit has reached (no iteration yet; curves when known)."""
-    if on_progress is not None:
-        curve = np.zeros(0) if source is None else source
-        on_progress(EditProgress(0, total, float("nan"), [int(t) for t in timesteps], curve, reference, phase=phase))
-
-
-@dataclass(frozen=True)
-class EditResult:
-    """The edited image (original size, composited) and its provenance."""
-
-    image: np.ndarray = field(repr=False)
-    task: str
-    params: dict
-    model_id: str
-    ref: tuple[int, int] | None
-    iterations: int
-    loss: list[float]  # the loss at the true x_t(x_T) (backprop), or at the linearised state (see loss_kind)
-    timesteps: list[int]
-    source_curve_before: list[float]
-    source_curve_after: list[float]
-    reference_curve_before: list[float] | None
-    reference_curve_after: list[float] | None
-    curve_distance_before: float | None
-    curve_distance_after: float | None
-    fluctuation_before: float
-    fluctuation_after: float
-    seconds: float
-    seconds_per_iteration: float
-    mask: np.ndarray = field(repr=False, default=None)  # the request's mask (bool, image size)
-    loss_kind: str = "true"  # "true", or "linearised estimate" with --gradient linearised
-
-    @property
-    def title(self) -> str:
-        """A layer name for the result, e.g. "Remove object"."""
-        return TASK_NAMES[self.task]
-
-    def provenance(self) -> dict:
-        """Everything but the pixels, JSON-ready."""
-        d = {k: v for k, v in self.__dict__.items() if k not in ("image", "mask")}
-        d["ref"] = list(self.ref) if self.ref else None
-        return d
 
 
 def cell_center(framing: Framing, cell: tuple[int, int]) -> tuple[int, int]:
@@ -196,7 +128,7 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
     framing, region, omega = _frame_region(request, p)
 
     # 2. encode and invert z0 -> x_T, or reuse this image's inversion
-    _announce(on_progress, "inverting", p.iterations)
+    announce(on_progress, "inverting", p.iterations)
     inverted = _inverted(model, request.image, framing, p.steps, inversion, cancel)
     blend = torch.from_numpy(omega.astype(np.float32)).to(model.device)[None, None]
     orig = inverted.latents.to(model.device)
@@ -212,9 +144,9 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
     optimizer = torch.optim.Adam([x_T], lr=p.lr)
 
     # 5. the starting trajectory and curves (shown at once), then the "before" report
-    _announce(on_progress, "curves", p.iterations)
+    announce(on_progress, "curves", p.iterations)
     traj, s_rates, ref_rates = _refresh(e, x_T, s_cell, None)
-    _announce(on_progress, "curves", p.iterations, e.timesteps, s_rates.mean(0), _mean(ref_rates))
+    announce(on_progress, "curves", p.iterations, e.timesteps, s_rates.mean(0), _mean(ref_rates))
     before = _report(e, traj, s_rates, report_cells, ref_rates)
 
     # 6. the optimisation loop: sample (p, channel, t), loss at x_t, gradient to x_T, Adam; refresh every k
@@ -255,9 +187,9 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
 
     # 7. the "after" report on the last regenerated trajectory, then decode and composite
     checkpoint(cancel)
-    _announce(on_progress, "report", p.iterations)
+    announce(on_progress, "report", p.iterations)
     after = _report(e, traj, s_rates, report_cells, ref_rates)
-    _announce(on_progress, "decoding", p.iterations)
+    announce(on_progress, "decoding", p.iterations)
     image = _finish(model, traj.z0, framing, request.image, region, p.feather_px)
     checkpoint(cancel)
 
