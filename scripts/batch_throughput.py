@@ -36,7 +36,7 @@ def make_images(folder: Path, count: int, size: int) -> None:
 def run(args: list[str]) -> tuple[dict, float]:
     start = time.perf_counter()
     r = subprocess.run(
-        [sys.executable, "-m", "gencurve_desktop.cli_entry", *args],
+        [sys.executable, "-m", "gencurve_desktop.cli.entry", *args],
         capture_output=True,
         text=True,
         env=dict(os.environ, RAY_USAGE_STATS_ENABLED="0"),

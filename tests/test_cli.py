@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gencurve_desktop.cli import main
+from gencurve_desktop.cli.main import main
 from gencurve_desktop.engine.analysis import invert_image
 from gencurve_desktop.engine.hspace import h_space
 from gencurve_desktop.engine.models import load_model

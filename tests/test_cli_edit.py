@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gencurve_desktop.cli import main
+from gencurve_desktop.cli.main import main
 from gencurve_desktop.document.images import load_rgb
 from gencurve_desktop.engine.masks import feather_alpha
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from gencurve_desktop.document.atomic import TEMP_MARK
 
-CLI = [sys.executable, "-m", "gencurve_desktop.cli_entry"]
+CLI = [sys.executable, "-m", "gencurve_desktop.cli.entry"]
 FAST = ["--iterations", "3", "--steps", "4", "--refresh-every", "2", "--device", "cpu", "--model", "demo"]
 NO_MODEL = ["--model", "/no/such/model.safetensors"]  # exit 3 if the model were loaded first
 
@@ -130,7 +130,7 @@ def first_line_delay() -> float:
     starts = []
     for _ in range(3):
         t = time.monotonic()
-        subprocess.run([sys.executable, "-c", "import gencurve_desktop.cli_entry"], check=True)
+        subprocess.run([sys.executable, "-c", "import gencurve_desktop.cli.entry"], check=True)
         starts.append(time.monotonic() - t)
     return 1.5 * max(starts)
 
@@ -201,7 +201,7 @@ if MODE == "after-rename":
 else:
     sys.meta_path.insert(0, Hook())
 sys.argv = ["gencurve", *sys.argv[3:]]
-from gencurve_desktop.cli_entry import run
+from gencurve_desktop.cli.entry import run
 run()
 """
 
@@ -291,7 +291,7 @@ def test_ctrl_c_at_the_very_start_is_quiet(files):
 
 
 def test_every_declared_parameter_is_a_flag_with_its_default():
-    from gencurve_desktop.cli import build_parser
+    from gencurve_desktop.cli.parser import build_parser
     from gencurve_desktop.engine.params import PARAMS
 
     parser = build_parser()

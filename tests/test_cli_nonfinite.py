@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from gencurve_desktop.cli import _require_finite
+from gencurve_desktop.commands.checks import require_finite
 from gencurve_desktop.errors import NonFiniteError
 
 
@@ -30,10 +30,10 @@ def gencurve(*args, timeout=300):
 
 
 def test_require_finite():
-    _require_finite("curve", [0.5, 1.0])
+    require_finite("curve", [0.5, 1.0])
     for bad in ([0.5, float("nan")], [float("inf")]):
         with pytest.raises(NonFiniteError, match="non-finite"):
-            _require_finite("curve", bad)
+            require_finite("curve", bad)
 
 
 def test_fp16_curve_is_finite_valid_json(small_png):

@@ -1,4 +1,5 @@
-"""The four-layer rule (DESIGN §4): document imports neither Qt nor torch; engine and cli import no Qt."""
+"""The four-layer rule (DESIGN §4): document imports neither Qt nor torch; engine, commands, batch and cli import
+no Qt."""
 
 import subprocess
 import sys
@@ -29,7 +30,13 @@ def test_document_imports_neither_qt_nor_torch():
 
 
 @pytest.mark.parametrize(
-    "modules", [modules_of("engine"), modules_of("batch"), ["gencurve_desktop.cli", "gencurve_desktop.cli_batch"]]
+    "modules",
+    [
+        modules_of("engine"),
+        modules_of("commands"),
+        modules_of("batch"),
+        [m for m in modules_of("cli") if not m.endswith(".__main__")],  # __main__ would run the program
+    ],
 )
 def test_engine_and_cli_import_no_qt(modules):
     loaded = loaded_after_import(modules)

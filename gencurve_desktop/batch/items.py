@@ -1,4 +1,4 @@
-"""What a batch runs: items read from a folder or a manifest (CSV/JSONL), each one command line.
+"""What a batch runs: items read from a folder or a manifest (CSV/JSONL), each one single-image command.
 
 A manifest row names an ``image`` and, optionally, an ``id``, a ``mask``, a ``ref``, a ``task`` and any option of
 the single-image command by its long name (``iterations``, ``seed``, ``probes``, ``t_min`` or ``t-min`` …). Values
@@ -12,30 +12,34 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
-from gencurve_desktop.cli_options import MODEL_OPTIONS, command_parser, parse_point
+from gencurve_desktop.commands.checks import parse_point
+from gencurve_desktop.commands.options import ITEM_OPTIONS
 from gencurve_desktop.document.safe_files import read_regular
 from gencurve_desktop.errors import BadInputError
 
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
-FILE_OPTIONS = {"output", "project", "overwrite", "image"}  # set by the batch, never by a row
 TRUE = {"1", "true", "yes", "y", "on"}
 FALSE = {"", "0", "false", "no", "n", "off"}
 
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One unit of work: the command line of one single-image command, and the files it reads and writes."""
+    """One unit of work: one single-image command, the files it reads and writes, and its options. ``argv`` is
+    the same item as the command line it equals: ``results.jsonl`` records it, and a resumed batch skips an item
+    only if it finished under the same one."""
 
     id: str
     command: str  # curve | saliency | edit | study-saliency
     argv: tuple[str, ...]  # everything after the command name, paths absolute
     inputs: dict[str, str] = field(default_factory=dict)  # role (image, mask, fixation) -> path
     outputs: tuple[str, ...] = ()  # the files the command writes
+    options: Mapping[str, object] = field(default_factory=dict)  # option name -> value as given (text in a row)
 
     def record(self, error: dict | None = None) -> dict:
         """The item's fields as they appear in ``results.jsonl``, before a result (or with ``error``)."""
@@ -95,38 +99,42 @@ def read_rows(source: Path) -> list[dict]:
     return rows
 
 
-def row_options(command: str, add_arguments=None) -> dict[str, tuple[str, str]]:
-    """dest -> (flag, kind) for the options a manifest row may set; kind is 'flag', 'list' or 'value'."""
-    table = {}
-    for action in command_parser(command, add_arguments)._actions:
-        if not action.option_strings or action.dest in FILE_OPTIONS or action.dest in MODEL_OPTIONS:
-            continue
-        if action.dest == "help":
-            continue
-        kind = "flag" if action.nargs == 0 else ("list" if isinstance(action.default, list) else "value")
-        table[action.dest] = (max(action.option_strings, key=len), kind)
-    return table
+def row_options(command: str) -> dict[str, tuple[str, str]]:
+    """name -> (flag, form) for the options a manifest row may set; form is 'flag', 'list' or 'value'."""
+    return {option.name: (option.flag, option.form) for option in ITEM_OPTIONS[command]}
 
 
-def _argv_for(values: dict, table: dict, where: str) -> list[str]:
-    """Command-line words for ``values`` (dest -> value) under ``table``."""
+def row_defaults(values: Mapping[str, object], command: str) -> dict:
+    """The item options among ``values`` (the batch's own command line): every row's defaults."""
+    return {o.name: values[o.name] for o in ITEM_OPTIONS[command] if values.get(o.name) is not None}
+
+
+def _read_values(values: dict, table: dict, where: str) -> tuple[list[str], dict]:
+    """Command-line words for ``values`` (name -> value) under ``table``, and the options they set: switches as
+    booleans, lists as tuples of ``X,Y`` texts (both checked here), values as given (read when the item runs)."""
     argv: list[str] = []
-    for dest, value in values.items():
-        flag, kind = table[dest]
-        if kind == "flag":
+    options: dict = {}
+    for name, value in values.items():
+        flag, form = table[name]
+        if form == "flag":
             text = str(value).strip().lower()
             if text not in TRUE | FALSE:
-                raise BadInputError(f"{where}: {dest} must be true or false, got {value!r}")
+                raise BadInputError(f"{where}: {name} must be true or false, got {value!r}")
             argv += [flag] if text in TRUE else []
-        elif kind == "list":
-            points = value if isinstance(value, list) else [p for p in str(value).split(";") if p.strip()]
+            options[name] = text in TRUE
+        elif form == "list":
+            points = value if isinstance(value, list | tuple) else [p for p in str(value).split(";") if p.strip()]
+            texts = []
             for point in points:
                 text = ",".join(str(v) for v in point) if isinstance(point, list | tuple) else str(point)
                 parse_point(text)
-                argv += [flag, text.replace(" ", "")]
+                texts.append(text.replace(" ", ""))
+                argv += [flag, texts[-1]]
+            options[name] = tuple(texts)
         elif value is not None and str(value) != "":
             argv += [flag, str(value)]
-    return argv
+            options[name] = value
+    return argv, options
 
 
 @dataclass(frozen=True)
@@ -135,11 +143,11 @@ class Plan:
 
     command: str
     outdir: Path
-    defaults: dict  # dest -> value, from the batch's command line
-    common: list[str]  # the model options, the same for every item
+    defaults: dict  # option name -> value, from the batch's command line
+    common: list[str]  # the model options as command-line words, the same for every item
     masks: Path | None = None  # folder of <image stem>.png masks
     projects: bool = False  # edit: also write <id>.ora
-    add_arguments: object = None  # the item command's option declarations (study items have their own)
+    fixed: Mapping[str, object] = field(default_factory=dict)  # the same for every item: steps, max_side
 
 
 MAX_MANIFEST_BYTES = 64 * 2**20
@@ -170,7 +178,7 @@ def make_items(plan: Plan, source: str | os.PathLike) -> list[BatchItem]:
 
 def items_from_rows(plan: Plan, rows: list[dict], base: Path, where: str) -> list[BatchItem]:
     """One item per row (relative paths read from ``base``); unknown columns and duplicate ids are refused."""
-    table = row_options(plan.command, plan.add_arguments)
+    table = row_options(plan.command)
     items, seen = [], {}
     for n, row in enumerate(rows, start=1):
         item = _item(plan, row, base, table, f"{where}: item {n}")
@@ -220,5 +228,6 @@ def _item(plan: Plan, row: dict, base: Path, table: dict, where: str) -> BatchIt
     if plan.command == "edit" and plan.projects:
         outputs.append(str((plan.outdir / f"{item_id}.ora").resolve()))
         argv += ["--project", outputs[-1]]
-    argv += _argv_for(values, table, where) + plan.common
-    return BatchItem(item_id, plan.command, tuple(argv), inputs, tuple(outputs))
+    words, options = _read_values(values, table, where)
+    argv += words + plan.common
+    return BatchItem(item_id, plan.command, tuple(argv), inputs, tuple(outputs), {**plan.fixed, **options})

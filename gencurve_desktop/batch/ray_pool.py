@@ -18,32 +18,28 @@ import signal
 import sys
 import tempfile
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 from gencurve_desktop.batch.items import BatchItem
 from gencurve_desktop.batch.results import ResultsLog
 from gencurve_desktop.batch.run import StopRequest, Tally, on_main_thread, run_item, worker_name
+from gencurve_desktop.commands.loading import ModelCache, ModelOptions
+from gencurve_desktop.engine.cancel import no_progress
 from gencurve_desktop.errors import BadInputError, GenCurveError, ModelLoadError
 
 
 class Worker:
     """The body of a Ray actor: the model options of the batch, and the model, loaded once."""
 
-    def __init__(self, common: list[str], threads: int) -> None:
-        from gencurve_desktop.cli import _load
-        from gencurve_desktop.cli_options import Parser, add_common
-        from gencurve_desktop.engine.cancel import no_progress
-
-        self.name, self.error, self.models = worker_name("ray"), None, {}
+    def __init__(self, model: ModelOptions, threads: int) -> None:
+        self.name, self.error = worker_name("ray"), None
+        self.model = ModelCache().source(model)
         try:
             import torch
 
             torch.set_num_threads(max(1, threads))
-            parser = Parser(prog="gencurve batch")
-            add_common(parser)
-            args = parser.parse_args(common)
-            args.models = self.models
-            _load(args, no_progress)
+            self.model(no_progress)
         except GenCurveError as e:  # reported by ready(), so the driver can stop with the right exit code
             self.error = (str(e), e.exit_code)
 
@@ -51,24 +47,23 @@ class Worker:
         """The actor's name, and the error that stopped its model from loading, if any."""
         return {"worker": self.name, "error": self.error}
 
-    def run(self, item: dict, files: dict[str, bytes]) -> tuple[dict, list[bytes | None]]:
+    def run(self, item: BatchItem, files: dict[str, bytes]) -> tuple[dict, list[bytes | None]]:
         """Run one item on the input ``files`` (role -> bytes); its results line and its output files' bytes."""
         with tempfile.TemporaryDirectory(prefix="gencurve-item-") as tmp:
             here: dict[str, str] = {}
-            for role, path in item["inputs"].items():
+            for role, path in item.inputs.items():
                 here[path] = os.path.join(tmp, f"{role}{Path(path).suffix}")
                 if role in files:
                     Path(here[path]).write_bytes(files[role])
-            for n, path in enumerate(item["outputs"]):
+            for n, path in enumerate(item.outputs):
                 here[path] = os.path.join(tmp, f"output{n}{Path(path).suffix}")
-            local = BatchItem(
-                item["id"],
-                item["command"],
-                tuple(here.get(word, word) for word in item["argv"]),
-                {role: here[p] for role, p in item["inputs"].items()},
-                tuple(here[p] for p in item["outputs"]),
+            local = replace(
+                item,
+                argv=tuple(here.get(word, word) for word in item.argv),
+                inputs={role: here[p] for role, p in item.inputs.items()},
+                outputs=tuple(here[p] for p in item.outputs),
             )
-            record = run_item(local, self.models)
+            record = run_item(local, self.model)
             outputs = [Path(p).read_bytes() if Path(p).is_file() else None for p in local.outputs]
         text = json.dumps(record)
         for original, temporary in here.items():  # paths and messages name the caller's files
@@ -119,7 +114,7 @@ class RayPool:
                 signal.signal(signal.SIGTERM, term)
         return self
 
-    def start(self, common: list[str], count: int) -> list[str]:
+    def start(self, model: ModelOptions, count: int) -> list[str]:
         """Start up to ``count`` actors, each loading the model; their names. A model that cannot load on a
         worker is the batch's error (exit 3)."""
         ray = _ray()
@@ -131,7 +126,7 @@ class RayPool:
         actor = ray.remote(Worker).options(
             num_cpus=self.cpus, num_gpus=1 if gpus else 0, max_restarts=self.retries, max_task_retries=0
         )
-        self.actors = [actor.remote(common, self.cpus) for _ in range(n)]
+        self.actors = [actor.remote(model, self.cpus) for _ in range(n)]
         # 3. wait until every actor has its model
         states = ray.get([a.ready.remote() for a in self.actors])
         for state in states:
@@ -149,7 +144,7 @@ class RayPool:
             while idle and pending and not stop.requested:
                 item, actor = pending.popleft(), idle.popleft()
                 attempts[item.id] += 1
-                busy[actor.run.remote(item.record(), _files(item))] = (item, actor)
+                busy[actor.run.remote(item, _files(item))] = (item, actor)
             if stop.requested and all(item is None for item, _ in busy.values()):
                 break
             if pending and not busy and not idle:

@@ -13,20 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gencurve_desktop.batch.items import BatchItem
+from gencurve_desktop.batch.requests import run_command
 from gencurve_desktop.batch.results import ResultsLog
+from gencurve_desktop.commands.checks import OOM_HINT, is_out_of_memory
+from gencurve_desktop.commands.loading import ModelSource
+from gencurve_desktop.engine.cancel import ProgressFn, no_progress
 from gencurve_desktop.errors import GenCurveError
-
-
-def _runners() -> dict:
-    from gencurve_desktop import cli
-    from gencurve_desktop.batch import study
-
-    return {
-        "curve": (None, cli.cmd_curve),
-        "saliency": (None, cli.cmd_saliency),
-        "edit": (None, cli.cmd_edit),
-        "study-saliency": (study.add_item_arguments, study.study_item),
-    }
 
 
 def worker_name(kind: str) -> str:
@@ -34,26 +26,19 @@ def worker_name(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}"
 
 
-def run_item(item: BatchItem, models: dict, progress=None) -> dict:
-    """Run one item here with the models in ``models`` (filled on first use); its results line, error included.
+def run_item(item: BatchItem, model: ModelSource, progress: ProgressFn | None = None) -> dict:
+    """Run one item here on ``model`` (loaded on first use); its results line, error included.
 
     Ctrl+C and SIGTERM are not caught: an interrupted item has no line, and its outputs are written atomically.
     """
-    from gencurve_desktop.cli import OOM_HINT, _is_cpu_oom
-    from gencurve_desktop.cli_options import command_parser
-    from gencurve_desktop.engine.cancel import no_progress
-
-    add_arguments, runner = _runners()[item.command]
     record = item.record()
     start = time.perf_counter()
     try:
-        args = command_parser(item.command, add_arguments).parse_args(list(item.argv))
-        args.models, args.quiet = models, True
-        record["result"] = runner(args, progress or no_progress)
+        record["result"] = run_command(item, model, progress or no_progress)
     except GenCurveError as e:
         record["error"] = {"message": str(e), "exit_code": e.exit_code}
     except (MemoryError, Exception) as e:  # one item's failure is its line, never the batch's end
-        if isinstance(e, MemoryError) or _is_cpu_oom(e):
+        if is_out_of_memory(e):
             record["error"] = {"message": OOM_HINT, "exit_code": 4}
         else:
             text = f"internal error: {type(e).__name__}: {e}".splitlines()[0]
@@ -110,7 +95,7 @@ class Tally:
             self.failures.append(f"{record['id']}: {record['error']['message']}")
 
 
-def run_embedded(items: list[BatchItem], log: ResultsLog, models: dict, bar, stop: StopRequest) -> Tally:
+def run_embedded(items: list[BatchItem], log: ResultsLog, model: ModelSource, bar, stop: StopRequest) -> Tally:
     """Run ``items`` one after the other in this process, appending each line to ``log`` as it finishes."""
     tally = Tally()
     name = worker_name("embedded")
@@ -118,7 +103,7 @@ def run_embedded(items: list[BatchItem], log: ResultsLog, models: dict, bar, sto
         if stop.requested:
             break
         bar.set_postfix_str(item.id, refresh=True)
-        record = {**run_item(item, models), "worker": name, "attempts": 1}
+        record = {**run_item(item, model), "worker": name, "attempts": 1}
         log.append(record)
         tally.count(record)
         bar.update(1)

@@ -1,20 +1,26 @@
 """``gencurve study saliency``: the paper's appendix B.1 experiment on any CAT2000-style data set.
 
-For each image and its ground-truth fixation map: one pixel drawn (seeded) among those at the map's maximum and one
-among those at its minimum; the fluctuation of both pixels' generation curves (windowed variance over t >= t_min);
-whether the salient pixel fluctuates more. Beyond the paper: the Spearman rank correlation between our dense
-saliency map and the ground truth over every pixel of the image.
+For each image and its ground-truth fixation map, one item (commands/study.py): one pixel drawn (seeded) among
+those at the map's maximum and one among those at its minimum; the fluctuation of both pixels' generation curves
+(windowed variance over t >= t_min); whether the salient pixel fluctuates more. Beyond the paper: the Spearman rank
+correlation between our dense saliency map and the ground truth over every pixel of the image. The items run
+through the batch machinery; ``study.csv`` and ``study.json`` sum them up.
 """
 
 from __future__ import annotations
 
-import argparse
-import zlib
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from gencurve_desktop.batch.items import scan_images
+from gencurve_desktop.batch.items import Plan, items_from_rows, scan_images
+from gencurve_desktop.batch.runner import ModelSettings, ScaleOut, Summary, run_items, summarise
+from gencurve_desktop.engine.cancel import ProgressFn, no_progress
 from gencurve_desktop.errors import BadInputError
 
 CSV_COLUMNS = (
@@ -31,18 +37,58 @@ CSV_COLUMNS = (
     "spearman",
     "error",
 )
+LABEL = "study saliency"
 
 
-def add_item_arguments(p: argparse.ArgumentParser, single: bool = True) -> None:
-    """The options of one study item (an image and its fixation map)."""
-    if single:
-        p.add_argument("image")
-        p.add_argument("fixation")
-    p.add_argument("--seed", type=int, default=0, help="seed of the pixel draws (default: 0)")
-    p.add_argument("--t-min", type=int, default=200, help="fluctuation ignores t < T_MIN (default: 200)")
-    p.add_argument("--window", type=int, default=5, help="fluctuation window in timesteps (default: 5)")
-    p.add_argument("--probes", type=int, default=64, help="probes of the dense map's estimator (default: 64)")
-    p.add_argument("--channel", type=int, help="one latent channel 0..3 instead of the mean of all four")
+@dataclass(frozen=True)
+class StudyRequest:
+    """``gencurve study saliency IMAGES FIXATION_MAPS``: every image with a map of the same name, measured."""
+
+    images: str  # a folder, searched recursively
+    fixation_maps: str  # a folder with the same relative paths and names
+    output: Path = Path("gencurve-study")  # results.jsonl, study.csv, study.json
+    limit: int | None = None  # only the first N images with a map (sorted by path)
+    defaults: Mapping[str, object] = field(default_factory=dict)  # every item's options (seed, probes, …)
+    settings: ModelSettings = ModelSettings()
+    scale_out: ScaleOut = ScaleOut()
+
+
+def run_study(request: StudyRequest, progress: ProgressFn = no_progress) -> Summary:
+    """Pair the images with their maps, measure what is not measured yet, and write the figures over all of them."""
+    r, s = request, request.settings
+    if r.limit is not None and r.limit < 1:
+        raise BadInputError(f"--limit must be at least 1, got {r.limit}")
+    # 1. pair images with their maps; one item each
+    rows, unpaired = pair_maps(Path(r.images), Path(r.fixation_maps), r.limit)
+    plan = Plan("study-saliency", r.output, dict(r.defaults), s.argv(), fixed=s.fixed())
+    items = items_from_rows(plan, rows, Path.cwd(), str(r.images))
+    # 2. run them through the batch machinery
+    outcome = run_items(items, r.output, s.model, r.scale_out, LABEL, progress)
+    # 3. the figures over every item of this study, finished now or before
+    log = outcome.log
+    records = [log.previous[item.id] for item in items if item.id in log.previous]
+    figures, csv_rows = summarise_items(records, unpaired)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_rows)
+    summary = summarise(LABEL, items, r.output, outcome, r.scale_out)
+    summary.update(figures, csv=str((r.output / "study.csv").resolve()))
+    _write_figures(r.output, text.getvalue(), summary)
+    return summary
+
+
+def _write_figures(outdir: Path, table: str, summary: dict) -> None:
+    """``study.csv`` and ``study.json``, together."""
+    from gencurve_desktop.document.atomic import write_together
+
+    data = json.dumps(summary, indent=2, allow_nan=False).encode()
+    write_together(
+        [
+            (outdir / "study.csv", lambda f: f.write(table.encode())),
+            (outdir / "study.json", lambda f: f.write(data)),
+        ]
+    )
 
 
 def pair_maps(images: Path, maps: Path, limit: int | None = None) -> tuple[list[dict], list[str]]:
@@ -66,68 +112,7 @@ def pair_maps(images: Path, maps: Path, limit: int | None = None) -> tuple[list[
     return rows, unpaired
 
 
-def draw_pixels(fixation: np.ndarray, seed: int, name: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(x, y) of one pixel at the map's maximum and one at its minimum, drawn with ``seed`` and the file name."""
-    lo, hi = int(fixation.min()), int(fixation.max())
-    if lo == hi:
-        raise BadInputError(f"{name}: the fixation map is flat (every pixel is {lo}); it marks nothing salient")
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-    picks = []
-    for level in (hi, lo):
-        ys, xs = np.nonzero(fixation == level)
-        k = int(rng.integers(len(xs)))
-        picks.append((int(xs[k]), int(ys[k])))
-    return picks[0], picks[1]
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Spearman's rank correlation of two equally shaped arrays (ties get their mean rank); None if one is flat."""
-    ra, rb = _ranks(a.ravel()), _ranks(b.ravel())
-    if ra.std() == 0 or rb.std() == 0:
-        return None
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0
-    return mean_rank[inverse]
-
-
-def study_item(args, progress) -> dict:
-    """One image of the study: the two pixels' fluctuations and the dense map's rank correlation."""
-    from gencurve_desktop.cli import _load, _model_fields, _require_finite
-    from gencurve_desktop.document.images import load_grey, load_rgb
-    from gencurve_desktop.engine.analysis import generation_curves, invert_image, saliency_map
-    from gencurve_desktop.engine.saliency import fluctuation
-
-    # 1. the image and its ground truth at the image's size; the two pixels
-    rgb = load_rgb(args.image)
-    fixation = load_grey(args.fixation, (rgb.shape[1], rgb.shape[0]))
-    salient, calm = draw_pixels(fixation, args.seed, Path(args.image).name)
-    # 2. one inversion for the curves and the dense map
-    model = _load(args, progress)
-    inversion = invert_image(model, rgb, args.steps, args.max_side, progress)
-    curves = generation_curves(model, inversion, [salient, calm], None, args.channel, progress)
-    rates = np.asarray(curves.rates)
-    _require_finite("generation curves", rates)
-    flux = fluctuation(rates, np.asarray(curves.timesteps), args.t_min, args.window)
-    # 3. the dense map against the ground truth over the whole image
-    smap = saliency_map(model, inversion, False, args.channel, args.probes, args.t_min, args.window, args.seed)
-    _require_finite("saliency map", smap.latent)
-    return {
-        **_model_fields(args, model),
-        "steps": args.steps,
-        "salient_pixel": list(salient),
-        "calm_pixel": list(calm),
-        "fluctuation_salient": float(flux[0]),
-        "fluctuation_calm": float(flux[1]),
-        "salient_fluctuates_more": bool(flux[0] > flux[1]),
-        "spearman": spearman(smap.image, fixation.astype(np.float64)),
-    }
-
-
-def summarise(records: list[dict], unpaired: list[str]) -> tuple[dict, list[dict]]:
+def summarise_items(records: list[dict], unpaired: list[str]) -> tuple[dict, list[dict]]:
     """The study's figures over the finished items, and one CSV row per item."""
     rows, ok = [], []
     for record in records:

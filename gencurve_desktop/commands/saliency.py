@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class SaliencyRequest:
-    """The saliency map of an image in memory: the fast estimator (``probes`` random probes) or the exact map."""
+class SaliencyOptions:
+    """How a map is made: the fast estimator (``probes`` random probes drawn with ``seed``) or the exact map, from
+    one latent channel or all four, the fluctuation over t >= ``t_min`` in windows of ``window`` timesteps."""
 
-    image: np.ndarray = field(repr=False)
     exact: bool = False
     channel: int | None = None
     probes: int = 64
@@ -35,20 +35,32 @@ class SaliencyRequest:
     max_side: int = 1024
     seed: int = 0
 
+    @classmethod
+    def from_options(cls, values: Mapping[str, object]) -> SaliencyOptions:
+        """The options among ``values`` (a parsed command line, or a batch item's options), defaults for the rest."""
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__ if name in values})
+
+    def validate(self) -> None:
+        """Raise :class:`BadInputError` for a latent channel, a probe count or a window that cannot be used."""
+        from gencurve_desktop.engine.curves import channels_for
+
+        channels_for(self.channel)
+        if self.probes < 1:
+            raise BadInputError(f"--probes must be at least 1, got {self.probes}")
+        if self.window < 2:
+            raise BadInputError(f"--window must be at least 2, got {self.window}")
+
+
+@dataclass(frozen=True)
+class SaliencyRequest:
+    """The saliency map of an image in memory."""
+
+    image: np.ndarray = field(repr=False)
+    options: SaliencyOptions = SaliencyOptions()
+
     def validate(self) -> None:
         """Raise :class:`BadInputError` for a request that cannot run (before any model work)."""
-        check_estimator(self.channel, self.probes, self.window)
-
-
-def check_estimator(channel: int | None, probes: int, window: int) -> None:
-    """Raise :class:`BadInputError` for a latent channel, a probe count or a window that cannot be used."""
-    from gencurve_desktop.engine.curves import channels_for
-
-    channels_for(channel)
-    if probes < 1:
-        raise BadInputError(f"--probes must be at least 1, got {probes}")
-    if window < 2:
-        raise BadInputError(f"--window must be at least 2, got {window}")
+        self.options.validate()
 
 
 def compute_saliency(
@@ -62,9 +74,9 @@ def compute_saliency(
     from gencurve_desktop.engine.analysis import saliency_map
 
     request.validate()
-    r = request
-    inversion = (inversions or InversionCache()).get(model, r.image, r.steps, r.max_side, progress, cancel)
-    smap = saliency_map(model, inversion, r.exact, r.channel, r.probes, r.t_min, r.window, r.seed, progress, cancel)
+    o = request.options
+    inversion = (inversions or InversionCache()).get(model, request.image, o.steps, o.max_side, progress, cancel)
+    smap = saliency_map(model, inversion, o.exact, o.channel, o.probes, o.t_min, o.window, o.seed, progress, cancel)
     require_finite("saliency map", smap.latent)
     return smap
 
@@ -75,19 +87,12 @@ class SaliencyFiles:
 
     image: str
     output: str
-    exact: bool = False
-    channel: int | None = None
-    probes: int = 64
-    t_min: int = 200
-    window: int = 5
-    steps: int = 50
-    max_side: int = 1024
+    options: SaliencyOptions = SaliencyOptions()
 
     @classmethod
     def from_options(cls, values: Mapping[str, object]) -> SaliencyFiles:
         """The request named by ``values`` (a parsed command line, or a batch item's files and options)."""
-        names = [name for name in cls.__dataclass_fields__ if name in values]
-        return cls(**{name: values[name] for name in names})
+        return cls(str(values["image"]), str(values["output"]), SaliencyOptions.from_options(values))
 
 
 @dataclass(frozen=True)
@@ -127,18 +132,16 @@ def run_saliency(
     if Path(request.output).suffix.lower() != ".png":
         raise BadInputError(f"{request.output}: the saliency map is written as PNG; use a .png name")
     out = check_output(request.output, (".png",), (request.image,))
-    r = request
-    check_estimator(r.channel, r.probes, r.window)
+    request.options.validate()
     rgb = load_rgb(request.image)
     loaded = model(progress)
     start = time.perf_counter()
-    inputs = SaliencyRequest(rgb, r.exact, r.channel, r.probes, r.t_min, r.window, r.steps, r.max_side)
-    smap = compute_saliency(loaded, inputs, progress, cancel)
+    smap = compute_saliency(loaded, SaliencyRequest(rgb, request.options), progress, cancel)
     save_image_atomic(saliency_to_uint8(smap.image), out)
     return SaliencyReport(
         ModelInfo.of(loaded),
-        request.steps,
-        request.exact,
+        request.options.steps,
+        request.options.exact,
         out,
         (rgb.shape[1], rgb.shape[0]),
         tuple(smap.latent.shape),

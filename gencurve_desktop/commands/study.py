@@ -14,7 +14,7 @@ import numpy as np
 from gencurve_desktop.commands.curve import CurveRequest, compute_curves
 from gencurve_desktop.commands.inversions import InversionCache
 from gencurve_desktop.commands.loading import ModelInfo, ModelSource
-from gencurve_desktop.commands.saliency import SaliencyRequest, compute_saliency
+from gencurve_desktop.commands.saliency import SaliencyOptions, SaliencyRequest, compute_saliency
 from gencurve_desktop.engine.cancel import CancelToken, ProgressFn, no_progress
 from gencurve_desktop.errors import BadInputError
 
@@ -116,8 +116,8 @@ def run_study_item(
     )
     flux = fluctuation(np.asarray(curves.rates), np.asarray(curves.timesteps), r.t_min, r.window)
     # 3. the dense map against the ground truth over the whole image
-    fast = SaliencyRequest(rgb, False, r.channel, r.probes, r.t_min, r.window, r.steps, r.max_side, r.seed)
-    smap = compute_saliency(loaded, fast, no_progress, cancel, inversions)
+    fast = SaliencyOptions(False, r.channel, r.probes, r.t_min, r.window, r.steps, r.max_side, r.seed)
+    smap = compute_saliency(loaded, SaliencyRequest(rgb, fast), no_progress, cancel, inversions)
     return StudyItemResult(
         ModelInfo.of(loaded),
         r.steps,

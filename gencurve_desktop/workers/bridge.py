@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from gencurve_desktop.commands.curve import CurveRequest, compute_curves
 from gencurve_desktop.commands.edit import compute_edit
 from gencurve_desktop.commands.inversions import InversionCache
-from gencurve_desktop.commands.saliency import SaliencyRequest, compute_saliency
+from gencurve_desktop.commands.saliency import SaliencyOptions, SaliencyRequest, compute_saliency
 from gencurve_desktop.engine.cancel import CancelToken
 from gencurve_desktop.engine.devices import available_devices
 from gencurve_desktop.engine.hspace import warm_up
@@ -50,10 +50,10 @@ class EngineWorker(QObject):
     @Slot(object)
     def load(self, spec: ModelSpec) -> None:
         _yield_to_the_ui()
-        self.modelLoading.emit(spec.source)
+        self.modelLoading.emit(spec.model)
         try:
             self.model = load_model(
-                spec.source,
+                spec.model,
                 spec.device,
                 spec.dtype,
                 download_progress=lambda *a: self.modelProgress.emit(*a),
@@ -66,7 +66,7 @@ class EngineWorker(QObject):
         except GenCurveError as e:
             self.modelFailed.emit(str(e))
         except Exception as e:  # never let the worker thread die
-            self.modelFailed.emit(f"cannot load model {spec.source!r}: {e}")
+            self.modelFailed.emit(f"cannot load model {spec.model!r}: {e}")
 
     @Slot(object, object)
     def run(self, job, token: CancelToken) -> None:
@@ -85,7 +85,7 @@ class EngineWorker(QObject):
                 self.jobEvent.emit(JobEvent("finished", job.kind, result))
                 self.curveFinished.emit(job.point, result)
             elif isinstance(job, SaliencyJob):
-                request = SaliencyRequest(job.image, steps=job.steps)
+                request = SaliencyRequest(job.image, SaliencyOptions(steps=job.steps))
                 result = compute_saliency(self.model, request, cancel=token, inversions=self._inversions)
                 self.jobEvent.emit(JobEvent("finished", job.kind, result))
                 self.saliencyFinished.emit(result)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gencurve_desktop.commands.loading import ModelOptions
 from gencurve_desktop.engine.matching import PHASES
 from gencurve_desktop.engine.params import PARAMS
 from gencurve_desktop.engine.requests import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams, EditRequest
@@ -26,14 +27,8 @@ __all__ = [  # the engine's request types, re-exported: ui/ reaches the engine o
 ]
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """Which model to load and where."""
-
-    source: str = "demo"
-    device: str = "auto"
-    dtype: str = "auto"
-    prediction_type: str = "auto"
+#: Which model to load and where: the same options as the command line's (``ModelSpec(source, device, …)``).
+ModelSpec = ModelOptions
 
 
 @dataclass(frozen=True)

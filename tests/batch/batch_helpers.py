@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-CLI = [sys.executable, "-m", "gencurve_desktop.cli_entry"]
+CLI = [sys.executable, "-m", "gencurve_desktop.cli.entry"]
 DEMO = ["--model", "demo", "--device", "cpu", "--steps", "6"]
 
 

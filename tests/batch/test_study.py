@@ -11,7 +11,8 @@ from batch_helpers import DEMO, crops, gencurve, results
 from PIL import Image
 from scipy.stats import spearmanr
 
-from gencurve_desktop.batch.study import draw_pixels, pair_maps, spearman
+from gencurve_desktop.batch.study import pair_maps
+from gencurve_desktop.commands.study import draw_pixels, spearman
 from gencurve_desktop.errors import BadInputError
 
 

@@ -26,7 +26,7 @@ from gencurve_desktop.document.ora import load_ora, save_ora
 
 #: runs the CLI in-process in the measured child
 WRAPPER = (
-    "import os, sys\nfrom gencurve_desktop.cli import main\n"
+    "import os, sys\nfrom gencurve_desktop.cli.main import main\n"
     "code = main(sys.argv[1:])\nsys.stdout.flush()\nos._exit(code)\n"
 )
 #: a small launcher between pytest and the CLI: Linux carries the forking process's resident size into the child's

@@ -79,7 +79,7 @@ def test_the_pigment_layer_is_reported_kept_on_save_and_the_rest_still_matches(t
     assert 'mypaint:eotf="2.2"' in stack and (merged == doc.composite(alpha=True)).all()
 
     info = subprocess.run(
-        [sys.executable, "-m", "gencurve_desktop.cli_entry", "project", "info", str(path)],
+        [sys.executable, "-m", "gencurve_desktop.cli.entry", "project", "info", str(path)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,6 +1,6 @@
 """The ``gencurve`` console script. Ctrl+C and SIGTERM are handled from its first line: before the command line
 module has even been imported they end the program quietly (nothing has been written yet); from then on
-``cli.main`` turns them into a clean exit that removes temporary files."""
+``cli.main.main`` turns them into a clean exit that removes temporary files."""
 
 import os
 import signal
@@ -14,10 +14,10 @@ def _before_main(signum, frame) -> None:
 
 
 def run() -> None:
-    """Install the early signal handlers, then run ``gencurve_desktop.cli.main``."""
+    """Install the early signal handlers, then run ``gencurve_desktop.cli.main.main``."""
     signal.signal(signal.SIGINT, _before_main)
     signal.signal(signal.SIGTERM, _before_main)
-    from gencurve_desktop.cli import exit_with, main
+    from gencurve_desktop.cli.main import exit_with, main
 
     exit_with(main(final=True))
 
