@@ -16,10 +16,9 @@ def test_import_contracts_are_kept():
         timeout=300,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert "4 kept, 0 broken" in r.stdout
+    assert "9 kept, 0 broken" in r.stdout
 
 
 def test_modules_stay_small():
     sizes = {p.relative_to(PACKAGE).as_posix(): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
-    assert sizes["ui/main_window.py"] <= 400
-    assert {name: n for name, n in sizes.items() if n > 450} == {}
+    assert {name: n for name, n in sizes.items() if n > 400} == {}
