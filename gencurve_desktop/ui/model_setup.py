@@ -131,7 +131,7 @@ class ModelSetup(QObject):
             self.loading_dialog.deleteLater()
             self.loading_dialog = None
 
-    def _loaded(self, model_id: str, random_weights: bool, prediction: str = "") -> None:
+    def _loaded(self, model_id: str, random_weights: bool, prediction: str = "", note: str = "") -> None:
         self._close_loading()
         freeze_what_is_alive()
         if self.pending is not None:
@@ -145,7 +145,7 @@ class ModelSetup(QObject):
         self.model_label.setToolTip(f"{model_id}, predicts {prediction}" if prediction else model_id)
         self.prediction_label.setText(prediction.split(" ")[0])
         self.prediction_label.setToolTip(f"The U-Net predicts {prediction}; change it in File ▸ Model Settings")
-        self.loaded.emit(model_id, random_weights, str(getattr(self.bridge.worker.model, "note", "") or ""))
+        self.loaded.emit(model_id, random_weights, note)
 
     def _failed(self, message: str) -> None:
         self._close_loading()

@@ -28,7 +28,7 @@ class EngineWorker(QObject):
     """Runs on the worker thread; every slot is invoked through a queued connection."""
 
     modelLoading = Signal(str)
-    modelLoaded = Signal(str, bool, str)  # model id, random weights, "prediction type (why)"
+    modelLoaded = Signal(str, bool, str, str)  # model id, random weights, "prediction type (why)", note
     modelFailed = Signal(str)
     modelProgress = Signal(str, object, object)  # stage ("download"), done, total (bytes: may pass 2**31)
     jobStarted = Signal(str)
@@ -62,7 +62,9 @@ class EngineWorker(QObject):
             warm_up(self.model)
             self._inversions.clear()
             m = self.model
-            self.modelLoaded.emit(m.model_id, m.random_weights, f"{m.prediction_type} ({m.prediction_source})")
+            self.modelLoaded.emit(
+                m.model_id, m.random_weights, f"{m.prediction_type} ({m.prediction_source})", m.note or ""
+            )
         except GenCurveError as e:
             self.modelFailed.emit(str(e))
         except Exception as e:  # never let the worker thread die
