@@ -4,6 +4,11 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One torch thread per test process (and per child it starts): with `-n 2` on 2 cores, two processes of two
+    # OpenMP threads each wait on descheduled threads at every parallel region (measured: a 1 s desktop edit took
+    # 80 s beside one busy process).
+    os.environ["OMP_NUM_THREADS"] = "1"
 # the desktop's settings and recovery files go to a private folder for the test session
 _PRIVATE = __import__("tempfile").mkdtemp(prefix="gencurve-tests-")
 os.environ["GENCURVE_SETTINGS_DIR"] = os.path.join(_PRIVATE, "settings")

@@ -1,8 +1,19 @@
 """The desktop's --self-test (the packaged build's smoke test runs the same code, frozen)."""
 
+import pytest
+
 from gencurve_desktop.app import self_test
 
 
+def test_self_test_runs_an_edit_with_the_demo_model_and_passes(qtbot, capfd):
+    """The same path as the default (mini) self-test below, on the demo model: the default run's version."""
+    assert self_test("demo") == 0
+    err = capfd.readouterr().err
+    for milestone in ("window shown", "model ready (demo)", "edit landed", "self-test passed"):
+        assert milestone in err
+
+
+@pytest.mark.slow  # mini's 512² edit: about 2 minutes on a 2-core CPU
 def test_self_test_runs_an_edit_with_mini_by_default_and_passes(qtbot, capfd):
     assert self_test() == 0
     err = capfd.readouterr().err

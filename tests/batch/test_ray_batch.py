@@ -19,6 +19,7 @@ pytest.importorskip("ray")
 ARGS = ["--probes", "8", "--t-min", "100", "--model", "demo", "--device", "cpu", "--steps", "10"]
 
 
+@pytest.mark.slow  # a private Ray cluster starts a dozen processes: 30 s alone, 2 min beside another test process
 def test_ray_batch_matches_the_embedded_run_and_survives_a_killed_actor(tmp_path, sample_rgb):
     folder = tmp_path / "images"
     folder.mkdir()
