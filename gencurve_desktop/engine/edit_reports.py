@@ -31,8 +31,9 @@ PHASES = {
     "inverting": "Inverting the image",
     "curves": "Computing the starting curves",
     "iterations": "Optimising",
-    "report": "Measuring the result",
+    "report": "Reading the optimiser's curves",
     "decoding": "Decoding",
+    "measuring": "Measuring the result (inverting the output)",
 }
 
 
@@ -67,6 +68,11 @@ class EditResult:
     seconds_per_iteration: float
     mask: np.ndarray = field(repr=False, default=None)  # the request's mask (bool, image size)
     loss_kind: str = "true"  # "true", or "linearised estimate" with --gradient linearised
+    #: the *_before/*_after figures above are measured on the input and the output image (each encoded and
+    #: inverted afresh) over this many cells of Ω; ``trajectory_figures`` are the optimiser's own, on its latent
+    #: trajectory (what the loss saw), kept for diagnosis
+    measured_cells: int = 0
+    trajectory_figures: dict = field(default_factory=dict)
 
     @property
     def title(self) -> str:

@@ -20,6 +20,7 @@ from gencurve_desktop.engine.cancel import CancelToken, checkpoint
 from gencurve_desktop.engine.chain import generate_blended, grad_checkpointed, grad_linearised
 from gencurve_desktop.engine.curves import CHANNELS, cell_channel_rates
 from gencurve_desktop.engine.devices import oom_guard
+from gencurve_desktop.engine.edit_figures import MEASURED_CELLS, Figures, figures_from_rates, measure_image
 from gencurve_desktop.engine.edit_reports import PHASES, EditProgress, EditResult, announce
 from gencurve_desktop.engine.framing import LATENT_FACTOR, Framing, frame_for
 from gencurve_desktop.engine.masks import boundary_band, composite, feather_alpha, ring
@@ -31,7 +32,8 @@ from gencurve_desktop.errors import BadInputError, EditFailedError
 
 __all__ = ["EditProgress", "EditResult", "PHASES", "generate_blended", "run_edit", "sampling_weights"]
 
-#: Cells averaged for the region curve in the before/after report (the representative cell s is one of them).
+#: Cells averaged for the region curve on the optimiser's trajectory (s among them); the figures reported as
+#: before/after are measured on the images themselves over ``edit_figures.MEASURED_CELLS`` cells.
 REGION_SAMPLE = 4
 #: Width of the ring searched by ``--ref auto``, image pixels.
 AUTO_REF_RING_PX = 24
@@ -140,14 +142,17 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
     # 4. the representative source cell s, the report's cells (s among them), x_T and its optimiser
     s_cell = _central_cell(e.omega_cells)
     report_cells = [s_cell] + _spread(_without(e.omega_cells, s_cell), REGION_SAMPLE - 1, p.seed)
+    measured_cells = [s_cell] + _spread(_without(e.omega_cells, s_cell), MEASURED_CELLS - 1, p.seed)
     x_T = orig[0:1].clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x_T], lr=p.lr)
 
-    # 5. the starting trajectory and curves (shown at once), then the "before" report
+    # 5. the starting trajectory and curves (shown at once), the optimiser's "before" figures, and the input's
+    #    own, measured on its inversion path
     announce(on_progress, "curves", p.iterations)
     traj, s_rates, ref_rates = _refresh(e, x_T, s_cell, None)
     announce(on_progress, "curves", p.iterations, e.timesteps, s_rates.mean(0), _mean(ref_rates))
-    before = _report(e, traj, s_rates, report_cells, ref_rates)
+    trajectory_before = _report(e, traj, s_rates, report_cells, ref_rates)
+    before = _measure(e, request.image, measured_cells, e.inverted)
 
     # 6. the optimisation loop: sample (p, channel, t), loss at x_t, gradient to x_T, Adam; refresh every k
     gen = torch.Generator().manual_seed(p.seed)
@@ -185,15 +190,20 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
             )
     seconds_loop = time.perf_counter() - loop_start
 
-    # 7. the "after" report on the last regenerated trajectory, then decode and composite
+    # 7. the optimiser's "after" figures on its last trajectory, then decode and composite
     checkpoint(cancel)
     announce(on_progress, "report", p.iterations)
-    after = _report(e, traj, s_rates, report_cells, ref_rates)
+    trajectory_after = _report(e, traj, s_rates, report_cells, ref_rates)
     announce(on_progress, "decoding", p.iterations)
     image = _finish(model, traj.z0, framing, request.image, region, p.feather_px)
     checkpoint(cancel)
 
-    # 8. the result and its provenance
+    # 8. the "after" figures, measured on the output image afresh (encode, invert, curves)
+    announce(on_progress, "measuring", p.iterations)
+    after = _measure(e, image, measured_cells, None)
+    checkpoint(cancel)
+
+    # 9. the result and its provenance
     return EditResult(
         image=image,
         task=e.task,
@@ -203,18 +213,28 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
         iterations=len(losses),
         loss=losses,
         timesteps=[int(v) for v in e.timesteps],
-        source_curve_before=before[0].tolist(),
-        source_curve_after=after[0].tolist(),
-        reference_curve_before=None if before[1] is None else before[1].tolist(),
-        reference_curve_after=None if after[1] is None else after[1].tolist(),
-        curve_distance_before=before[2],
-        curve_distance_after=after[2],
-        fluctuation_before=before[3],
-        fluctuation_after=after[3],
+        source_curve_before=before.region_curve.tolist(),
+        source_curve_after=after.region_curve.tolist(),
+        reference_curve_before=None if before.reference_curve is None else before.reference_curve.tolist(),
+        reference_curve_after=None if after.reference_curve is None else after.reference_curve.tolist(),
+        curve_distance_before=before.curve_distance,
+        curve_distance_after=after.curve_distance,
+        fluctuation_before=before.fluctuation,
+        fluctuation_after=after.fluctuation,
         seconds=time.perf_counter() - start,
         seconds_per_iteration=seconds_loop / max(1, len(losses)),
         mask=request.mask.copy(),
         loss_kind="true" if p.gradient == "backprop" else "linearised estimate",
+        measured_cells=len(measured_cells),
+        trajectory_figures={
+            "curve_distance_before": trajectory_before.curve_distance,
+            "curve_distance_after": trajectory_after.curve_distance,
+            "fluctuation_before": trajectory_before.fluctuation,
+            "fluctuation_after": trajectory_after.fluctuation,
+            "source_curve_before": trajectory_before.region_curve.tolist(),
+            "source_curve_after": trajectory_after.region_curve.tolist(),
+            "cells": len(report_cells),
+        },
     )
 
 
@@ -286,20 +306,20 @@ def _refresh(e: _Setup, x_T, s_cell, ref_rates):
     return traj, rates[0], (rates[1] if recompute_ref else ref_rates)
 
 
-def _report(e: _Setup, traj, s_rates, report_cells, ref_rates):
-    """The region curve (s's rates reused, the other report cells computed), the reference curve, the curve
-    distance over t >= t_min (to q's curve, or to the pseudo curve for remove) and the region's fluctuation."""
+def _report(e: _Setup, traj, s_rates, report_cells, ref_rates) -> Figures:
+    """The optimiser's figures on its own trajectory: s's rates reused, the other report cells computed; the
+    distance is to q's curve, or to the pseudo curve (0 above t_min) for remove without q."""
     others = _curves(e, traj, report_cells[1:])
-    region_curve = np.concatenate([s_rates[None], others]).mean(axis=(0, 1))
-    ref_curve = _mean(ref_rates)
-    keep = e.timesteps >= e.p.t_min
-    if ref_curve is not None:
-        dist = float(np.abs(region_curve - ref_curve)[keep].mean())
-    elif e.task == "remove":
-        dist = float(region_curve[keep].mean())  # distance to the pseudo curve (0 above t_min)
-    else:
-        dist = None
-    return region_curve, ref_curve, dist, float(fluctuation(region_curve, e.timesteps, e.p.t_min))
+    rates = np.concatenate([s_rates[None], others])
+    return figures_from_rates(rates, ref_rates, e.timesteps, e.p.t_min, e.task == "remove" and ref_rates is None)
+
+
+def _measure(e: _Setup, image: np.ndarray, cells, trajectory) -> Figures:
+    """The figures of ``image`` on its own inversion path (``trajectory`` when it is already known)."""
+    return measure_image(
+        e.model, image, e.framing, e.schedule, cells, e.ref_cell, e.p.t_min,
+        pseudo=e.task == "remove" and e.ref_cell is None, cancel=e.cancel, trajectory=trajectory,
+    )  # fmt: skip
 
 
 def _sample(e: _Setup, gen: torch.Generator, s_rates: np.ndarray) -> tuple[tuple[int, int], int, int]:

@@ -21,17 +21,61 @@ def mask(sample_rgb):
 
 
 @pytest.mark.parametrize("task, ref", [("transfer", (10, 100)), ("remove", (120, 5))])  # two corners, two tasks
-def test_curve_distance_falls(demo_model, sample_rgb, mask, task, ref):
+def test_the_optimiser_lowers_the_curve_distance_on_its_trajectory(demo_model, sample_rgb, mask, task, ref):
+    """What the optimiser sees (its own latent trajectory): the distance falls. On random weights the output
+    image, inverted afresh, need not follow; that is tested on mini (test_mini_model.py)."""
     params = EditParams(iterations=30, steps=10)
     result = run_edit(demo_model, EditRequest(task, sample_rgb, mask, ref, params))
     assert result.iterations == len(result.loss) == 30
-    assert result.curve_distance_after < result.curve_distance_before
+    moved = result.trajectory_figures
+    assert moved["curve_distance_after"] < moved["curve_distance_before"]
 
 
-def test_pseudo_curve_remove_lowers_rates(demo_model, sample_rgb, mask):
+def test_pseudo_curve_remove_lowers_rates_on_the_optimisers_trajectory(demo_model, sample_rgb, mask):
     result = run_edit(demo_model, EditRequest("remove", sample_rgb, mask, None, EditParams(iterations=30, steps=10)))
     assert result.reference_curve_before is None
-    assert result.curve_distance_after < result.curve_distance_before
+    moved = result.trajectory_figures
+    assert moved["curve_distance_after"] < moved["curve_distance_before"]
+
+
+@pytest.mark.parametrize("task, ref", [("saliency-up", None), ("transfer", (10, 100)), ("remove", None)])
+def test_a_planted_no_op_edit_reports_no_change(demo_model, sample_rgb, mask, monkeypatch, task, ref):
+    """The edit's pixels are thrown away (its output is its input): every after-figure must equal its
+    before-figure, although the optimiser's own trajectory moved (the figures are measured on the images)."""
+    import gencurve_desktop.engine.matching as matching
+
+    monkeypatch.setattr(matching, "_finish", lambda model, z0, framing, original, region, feather: original.copy())
+    result = run_edit(demo_model, EditRequest(task, sample_rgb, mask, ref, FAST))
+    assert np.array_equal(result.image, sample_rgb)
+    assert result.fluctuation_after == result.fluctuation_before
+    assert result.curve_distance_after == result.curve_distance_before
+    assert result.source_curve_after == result.source_curve_before
+    moved = result.trajectory_figures
+    assert moved["fluctuation_after"] != moved["fluctuation_before"]  # what the old report would have shown
+
+
+def test_after_figures_are_a_fresh_measurement_of_the_output(demo_model, sample_rgb, mask):
+    """Recomputed here from the output alone: encoded and inverted by the plain DDIM code, the curves of the
+    report's cells (the engine's cell choice, s and 7 more) averaged: the result's after-figures exactly."""
+    from gencurve_desktop.engine import ddim, latents
+    from gencurve_desktop.engine.curves import cell_channel_rates
+    from gencurve_desktop.engine.framing import frame_for
+    from gencurve_desktop.engine.matching import _central_cell, _spread, _without
+    from gencurve_desktop.engine.saliency import fluctuation
+
+    result = run_edit(demo_model, EditRequest("saliency-down", sample_rgb, mask, None, FAST))
+    framing = frame_for((sample_rgb.shape[1], sample_rgb.shape[0]), FAST.max_side)
+    schedule = ddim.make_schedule(demo_model, FAST.steps)
+    traj = ddim.invert(demo_model, latents.encode_image(demo_model, framing.frame_image(result.image)), schedule)
+    omega = np.argwhere(framing.latent_mask(mask))
+    s = _central_cell(omega)
+    cells = [s] + _spread(_without(omega, s), 7, FAST.seed)
+    curve = cell_channel_rates(demo_model, traj, cells, [0, 1, 2, 3]).mean(axis=(0, 1))
+    assert result.measured_cells == len(cells) == 8
+    np.testing.assert_allclose(result.source_curve_after, curve, rtol=1e-5)
+    t = schedule.timesteps.numpy()
+    assert result.fluctuation_after == pytest.approx(float(fluctuation(curve, t, FAST.t_min)), rel=1e-5)
+    assert result.fluctuation_after != result.trajectory_figures["fluctuation_after"]
 
 
 @pytest.mark.parametrize("task", ["transfer", "remove", "saliency-up", "saliency-down", "blend"])
@@ -65,7 +109,7 @@ def test_progress_every_iteration_with_curves_and_previews(demo_model, sample_rg
     params = EditParams(iterations=6, steps=6, refresh_every=3, preview_every=3)
     run_edit(demo_model, EditRequest("transfer", sample_rgb, mask, (10, 100), params), events.append)
     phases = [e.phase for e in events]
-    assert phases == ["inverting", "curves", "curves"] + ["iterations"] * 6 + ["report", "decoding"]
+    assert phases == ["inverting", "curves", "curves"] + ["iterations"] * 6 + ["report", "decoding", "measuring"]
     starting = events[2]  # the starting curves are shown before the "before" report and the first iteration
     assert len(starting.source_curve) == 6 and len(starting.reference_curve) == 6 and starting.iteration == 0
     events = [e for e in events if e.phase == "iterations"]
@@ -171,9 +215,9 @@ def test_an_edit_reuses_the_inversion_of_its_image(sample_rgb, mask):
     inversion = invert_image(model, sample_rgb, steps=6, max_side=params.max_side)
     encodes = _count_encodes(model)
     reused = run_edit(model, request, inversion=inversion)
-    assert encodes == []  # neither encoded nor inverted again
+    assert encodes == [1]  # the input is not encoded again: the one encode is the output's, for its figures
     assert np.array_equal(reused.image, fresh.image) and reused.loss == fresh.loss
     other = invert_image(model, sample_rgb, steps=8)  # another step count: not this edit's, so not used
     encodes.clear()
     again = run_edit(model, request, inversion=other)
-    assert encodes == [1] and np.array_equal(again.image, fresh.image)
+    assert encodes == [1, 1] and np.array_equal(again.image, fresh.image)  # the input, then the output

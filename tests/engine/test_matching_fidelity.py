@@ -31,12 +31,14 @@ def test_default_gradient_agrees_with_full_backprop(demo_model, sample_rgb, mask
 
 @pytest.mark.parametrize("task, sign", [("saliency-up", 1), ("saliency-down", -1)])
 def test_saliency_edits_move_the_rate_they_optimise_from_the_start(demo_model, sample_rgb, mask, task, sign):
-    """The region's mean rate over t >= t_min, on the generation trajectory of x_T before and after."""
+    """The optimiser moves what it optimises: the region's mean rate over t >= t_min on its own latent trajectory
+    (``trajectory_figures``; the output image's figures are tested in test_matching.py). A sign error in the loss
+    or the gradient fails this."""
     params = EditParams(iterations=40, steps=10)  # the task's other defaults
     result = run_edit(demo_model, EditRequest(task, sample_rgb, mask, None, params))
     keep = np.asarray(result.timesteps) >= params.t_min
-    before = float(np.mean(np.asarray(result.source_curve_before)[keep]))
-    after = float(np.mean(np.asarray(result.source_curve_after)[keep]))
+    before = float(np.mean(np.asarray(result.trajectory_figures["source_curve_before"])[keep]))
+    after = float(np.mean(np.asarray(result.trajectory_figures["source_curve_after"])[keep]))
     assert sign * (after - before) > 0, (before, after)
     assert result.loss_kind == "true" and result.curve_distance_before is None  # no reference curve here
 

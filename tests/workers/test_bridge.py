@@ -80,4 +80,4 @@ def test_an_edit_after_a_probe_reuses_the_probe_inversion(bridge, qtbot, sample_
     with qtbot.waitSignal(bridge.worker.editFinished, timeout=WAIT):
         bridge.submit(EditJob(request(sample_rgb)))  # same image, same steps
     qtbot.waitUntil(lambda: not bridge.busy, timeout=WAIT)
-    assert encodes == [1]
+    assert encodes == [1, 1]  # the probe's encode, then the edit's output (its after-figures); never the input again
