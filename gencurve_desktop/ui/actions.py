@@ -33,6 +33,8 @@ ACTIONS = [
     ("actionCancel", "Cancel", "Escape", "jobs.cancel", False, "Cancel the job (Esc)"),
     ("actionSaliencyMap", "&Saliency Map", "M", "toggle_saliency", True, "Show the curve-fluctuation saliency map"),
     ("actionCompare", "Compare with &Original", "\\", "refresh", True, "Show the original photo instead of the result"),
+    ("actionZoomIn", "Zoom &In", (QKeySequence.ZoomIn, "Ctrl+=", "+", "="), "canvas.zoom_in", False, None),
+    ("actionZoomOut", "Zoom &Out", (QKeySequence.ZoomOut, "-"), "canvas.zoom_out", False, None),
     ("actionZoomFit", "Zoom to &Fit", "Ctrl+0", "canvas.zoom_fit", False, None),
     ("actionZoom100", "Zoom &100 %", "Ctrl+1", "canvas.zoom_100", False, None),
     ("actionSettings", "Model &Settings…", None, "model_setup.settings_dialog", False, None),
@@ -40,6 +42,9 @@ ACTIONS = [
     ("actionExportCsv", "Export Curves as CSV…", None, "export_csv", False, None),
     ("actionClearProbes", "Clear Probe Curves", None, "curve_dock.clear_probes", False, None),
 ]
+
+#: Redo takes the platform's keys and Ctrl+Y (Krita, GIMP and Windows users all reach for it)
+UNDO_REDO_KEYS = {"actionUndo": QKeySequence.Undo, "actionRedo": (QKeySequence.Redo, "Ctrl+Y")}
 
 MENUS = {
     "&File": [
@@ -68,6 +73,8 @@ MENUS = {
     ],
     "&Tools": ["actionBrush", "actionEraser", "actionReference", "actionProbe"],
     "&View": [
+        "actionZoomIn",
+        "actionZoomOut",
         "actionZoomFit",
         "actionZoom100",
         "actionShowMask",
@@ -104,13 +111,23 @@ def _resolve(window, path: str):
     return target
 
 
+def key_sequences(shortcut) -> list[QKeySequence]:
+    """Every key sequence of an action's shortcut: a string, a standard key (all the platform's bindings), or a
+    tuple of those; duplicates dropped, in order."""
+    found: list[QKeySequence] = []
+    for item in shortcut if isinstance(shortcut, tuple) else (shortcut,):
+        keys = QKeySequence.keyBindings(item) if isinstance(item, QKeySequence.StandardKey) else [QKeySequence(item)]
+        found += [k for k in keys if not k.isEmpty() and k not in found]
+    return found
+
+
 def make_actions(window) -> None:
     """Create every action as ``window.<objectName>``, plus undo/redo from the session's stack."""
     for name, text, shortcut, slot, checkable, tip in ACTIONS:
         a = QAction(text, window)
         a.setObjectName(name)
         if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcuts(key_sequences(shortcut))
         a.setCheckable(checkable)
         if tip:
             a.setToolTip(tip)
@@ -119,12 +136,12 @@ def make_actions(window) -> None:
         window.addAction(a)
         setattr(window, name, a)
     for name, text, key, make in (
-        ("actionUndo", "&Undo", QKeySequence.Undo, window.undo.createUndoAction),
-        ("actionRedo", "&Redo", QKeySequence.Redo, window.undo.createRedoAction),
+        ("actionUndo", "&Undo", UNDO_REDO_KEYS["actionUndo"], window.undo.createUndoAction),
+        ("actionRedo", "&Redo", UNDO_REDO_KEYS["actionRedo"], window.undo.createRedoAction),
     ):
         a = make(window, text)
         a.setObjectName(name)
-        a.setShortcut(key)
+        a.setShortcuts(key_sequences(key))
         window.addAction(a)
         setattr(window, name, a)
     window.actionCancel.setEnabled(False)

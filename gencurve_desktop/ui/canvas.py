@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphi
 from gencurve_desktop.ui.qimage import heat_overlay, mask_overlay, to_pixmap
 
 TOOLS = ("brush", "eraser", "reference", "probe")
+ZOOM_STEP = 1.25  # one wheel notch, one Ctrl++ / Ctrl+-
 MIN_BRUSH, MAX_BRUSH = 1, 512
 
 
@@ -112,6 +113,12 @@ class CanvasView(QGraphicsView):
     def zoom_100(self) -> None:
         self.resetTransform()
         self.zoomChanged.emit(1.0)
+
+    def zoom_in(self) -> None:
+        self.zoom_by(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.zoom_by(1 / ZOOM_STEP)
 
     def zoom_by(self, factor: float) -> None:
         scale = self.transform().m11() * factor
@@ -224,7 +231,7 @@ class CanvasView(QGraphicsView):
         before = self.mapToScene(pos)
         anchor = self.transformationAnchor()
         self.setTransformationAnchor(QGraphicsView.NoAnchor)
-        self.zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
+        self.zoom_by(ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP)
         self.setTransformationAnchor(anchor)
         drift = self.mapFromScene(before) - pos
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())

@@ -65,11 +65,19 @@ class DocumentSession(QObject):
             self.instance = recovery.InstanceLock()
         except OSError as e:  # no usable recovery folder (read-only home, a file in its place): work on without
             self.instance = recovery.DetachedInstance(f"{e.strerror or e}: {getattr(e, 'filename', '')}")
-        self.undo.cleanChanged.connect(lambda _: self.titleChanged.emit())
-        self.undo.indexChanged.connect(lambda _: self._debounce.start())
         self._debounce = QTimer(self, singleShot=True, interval=AUTOSAVE_DEBOUNCE_MS, timeout=self.autosave)
+        # bound methods, not lambdas: Qt drops these connections when the session is deleted, so the stack's last
+        # signals (emitted while it is destroyed, e.g. at interpreter exit) reach nothing deleted
+        self.undo.cleanChanged.connect(self._clean_changed)
+        self.undo.indexChanged.connect(self._index_changed)
         self.timer = QTimer(self, interval=recovery.AUTOSAVE_INTERVAL_S * 1000, timeout=self.autosave)
         self.timer.start()
+
+    def _clean_changed(self, _clean: bool) -> None:
+        self.titleChanged.emit()
+
+    def _index_changed(self, _index: int) -> None:
+        self._debounce.start()
         self.autosaved.connect(self._autosave_reported)
         self.prompt: QMessageBox | None = None
 

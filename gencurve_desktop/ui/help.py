@@ -9,13 +9,12 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 from gencurve_desktop import __version__
-from gencurve_desktop.ui.actions import ACTIONS
+from gencurve_desktop.ui.actions import ACTIONS, UNDO_REDO_KEYS, key_sequences
 
 EXTRA_KEYS = [  # keys handled by the canvas itself, not by actions
     ("Zoom about the cursor", "Mouse wheel"),
     ("Pan", "Middle button drag, or Space + drag"),
     ("Brush smaller / larger", "[  /  ]"),
-    ("Undo / Redo", f"{QKeySequence(QKeySequence.Undo).toString()}  /  {QKeySequence(QKeySequence.Redo).toString()}"),
 ]
 
 
@@ -54,8 +53,11 @@ def shortcut_rows() -> list[tuple[str, str]]:
     rows = []
     for _name, text, shortcut, _slot, _checkable, _tip in ACTIONS:
         if shortcut:
-            keys = QKeySequence(shortcut).toString(QKeySequence.NativeText)
+            keys = ", ".join(k.toString(QKeySequence.NativeText) for k in key_sequences(shortcut))
             rows.append((text.replace("&", "").rstrip("…"), keys))
+    for name, key in UNDO_REDO_KEYS.items():
+        keys = ", ".join(k.toString(QKeySequence.NativeText) for k in key_sequences(key))
+        rows.append((name.removeprefix("action"), keys))
     return rows + EXTRA_KEYS
 
 

@@ -35,7 +35,7 @@ class LayersPanel(QDockWidget):
         self.setObjectName("layersDock")
         body = QWidget()
         self.tree = QTreeWidget(body)
-        self.tree.setObjectName("layersTree")
+        self.tree.setObjectName("layersList")  # the automation name (DESIGN §7): a tree, one row per top-level item
         self.tree.setHeaderHidden(True)
         self.tree.setToolTip("Double-click to rename; the box shows or hides; groups fold with the arrow")
         self.opacity = QSlider(Qt.Horizontal, body)

@@ -38,7 +38,7 @@ from gencurve_desktop.ui.layers_panel import LayersPanel
 from gencurve_desktop.ui.model_setup import ModelSetup
 from gencurve_desktop.ui.status_bar import build_status_bar, show_model_notice, show_saliency_legend
 from gencurve_desktop.ui.task_panel import TaskPanel
-from gencurve_desktop.ui.window_state import restore_window_state, save_window_state
+from gencurve_desktop.ui.window_state import fit_to_screen, restore_window_state, save_window_state
 from gencurve_desktop.workers.bridge import EngineBridge
 
 DOC_ACTIONS = (
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.saliency: np.ndarray | None = None
         self._close_confirmed = False
+        self._fitted = False
 
         # 1. the objects that do the work
         self.session = DocumentSession(self, self.settings, self.refresh)
@@ -325,6 +326,12 @@ class MainWindow(QMainWindow):
         box.open()
         self.error_box = box
         self.report_error(message)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._fitted:  # once shown, the frame's own size (title bar, borders) is known: fit it all on screen
+            self._fitted = True
+            QTimer.singleShot(0, lambda: fit_to_screen(self))
 
     def closeEvent(self, event) -> None:
         if not self._close_confirmed and self.session.is_dirty():

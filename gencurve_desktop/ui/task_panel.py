@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -85,6 +85,21 @@ class ToolKeysPassThrough(QObject):
         return False
 
 
+class WheelOnlyWhenFocused(QObject):
+    """A field takes the wheel only once it has the focus (a click or Tab): scrolling the dock past it scrolls the
+    dock and leaves its value alone, as in Krita and Qt Creator."""
+
+    def __init__(self, scroll: QScrollArea) -> None:
+        super().__init__(scroll)
+        self.scroll = scroll
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Wheel and not watched.hasFocus():
+            QCoreApplication.sendEvent(self.scroll.verticalScrollBar(), event)
+            return True
+        return False
+
+
 class TaskPanel(QDockWidget):
     def __init__(self, parent=None) -> None:
         super().__init__("Edit", parent)
@@ -159,6 +174,10 @@ class TaskPanel(QDockWidget):
         for box in body.findChildren(QAbstractSpinBox):
             box.installEventFilter(self._keys)
             box.lineEdit().installEventFilter(self._keys)
+        self._wheel = WheelOnlyWhenFocused(scroll)
+        for field in [*body.findChildren(QAbstractSpinBox), *body.findChildren(QComboBox)]:
+            field.setFocusPolicy(Qt.StrongFocus)  # no focus from the wheel
+            field.installEventFilter(self._wheel)
 
     def bind_actions(self, run_action, cancel_action) -> None:
         self.run_button.setDefaultAction(run_action)

@@ -4,6 +4,7 @@ parameters (settings groups ``window/`` and ``edit/``)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 LAYOUT_VERSION = 1  # bump when docks are added or renamed: an old saved layout is then ignored
@@ -50,14 +51,36 @@ def _from_b64(value) -> QByteArray | None:
     return data if data.size() else None
 
 
+def fit_to_screen(window) -> None:
+    """Keep the window inside its screen's available area (Krita's habit): a first size or a stored one from a
+    bigger screen or another scale factor is shrunk to fit and moved back on screen."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return
+    area = screen.availableGeometry()
+    frame = window.frameGeometry()
+    extra_w, extra_h = frame.width() - window.width(), frame.height() - window.height()  # title bar and borders
+    width = min(window.width(), area.width() - extra_w)
+    height = min(window.height(), area.height() - extra_h)
+    if (width, height) != (window.width(), window.height()):
+        window.resize(max(width, 320), max(height, 240))
+    frame = window.frameGeometry()
+    x = min(max(frame.x(), area.x()), area.x() + area.width() - frame.width())
+    y = min(max(frame.y(), area.y()), area.y() + area.height() - frame.height())
+    if (x, y) != (frame.x(), frame.y()):
+        window.move(x, y)
+
+
 def restore_window_state(window) -> None:
-    """Bring back what ``save_window_state`` stored; anything missing or unreadable keeps its default."""
+    """Bring back what ``save_window_state`` stored; anything missing or unreadable keeps its default. The
+    result is clamped to the screen (``fit_to_screen``)."""
     s = window.settings
     geometry, state = _from_b64(s.value("window/geometry")), _from_b64(s.value("window/state"))
     if geometry is not None:
         window.restoreGeometry(geometry)
     if state is not None:
         window.restoreState(state, LAYOUT_VERSION)
+    fit_to_screen(window)
     panel = window.task_dock
     task = s.value("edit/task")
     index = panel.task_combo.findData(task) if isinstance(task, str) and task else -1

@@ -7,10 +7,12 @@ commands as the command line and a batch (commands/), on images in memory, shari
 
 from __future__ import annotations
 
+import atexit
 import time
 import traceback
+import weakref
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from gencurve_desktop.commands.curve import CurveRequest, compute_curves
 from gencurve_desktop.commands.edit import compute_edit
@@ -133,6 +135,7 @@ class EngineBridge(QObject):
         self.thread.start()
         self.busy = False
         self.token = CancelToken()
+        _stop_at_exit(self)
         self.job_started_at = 0.0
 
     def _set_busy(self, busy: bool) -> None:
@@ -174,6 +177,26 @@ class EngineBridge(QObject):
         self.token.cancel()
         self.thread.quit()
         self.thread.wait(timeout_ms)
+
+
+def _stop_at_exit(bridge: EngineBridge) -> None:
+    """Stop the engine thread when the process ends with the window still open (``sys.exit`` without closing
+    it, or the application quitting): Qt aborts a process whose QThread object is destroyed while it runs."""
+    ref = weakref.ref(bridge)
+
+    def stop() -> None:
+        alive = ref()
+        if alive is not None:
+            try:
+                if alive.thread.isRunning():
+                    alive.shutdown(5000)
+            except RuntimeError:  # its C++ side is already gone
+                pass
+
+    atexit.register(stop)
+    app = QCoreApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(stop)
 
 
 def _yield_to_the_ui() -> None:

@@ -52,7 +52,7 @@ def test_contract_object_names(window):
         "blend",
     ]
     assert window.findChild(QSpinBox, "iterationsSpin") and window.findChild(QSpinBox, "seedSpin")
-    assert window.findChild(QProgressBar, "jobProgress") and window.findChild(QTreeWidget, "layersTree")
+    assert window.findChild(QProgressBar, "jobProgress") and window.findChild(QTreeWidget, "layersList")
     for name in (
         "actionOpen",
         "actionSave",
@@ -74,7 +74,7 @@ def test_contract_object_names(window):
 def test_whole_session(window, qtbot, small_png, tmp_path):
     w = window
     assert w.open_path(small_png)
-    layers = w.findChild(QTreeWidget, "layersTree")
+    layers = w.findChild(QTreeWidget, "layersList")
     assert layers.topLevelItemCount() == 1
 
     # a brush stroke with the mouse: one dab, one undo step

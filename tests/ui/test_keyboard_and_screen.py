@@ -1,0 +1,151 @@
+"""Issue 23, as a person at the keyboard finds the desktop: the window fits its screen (first start and a size
+stored on a bigger screen), the wheel scrolls the Edit dock without changing the field under it, the platform's
+zoom and redo keys work and F1 lists them, the layers view keeps its automation name, and a process that ends
+with its window still open exits cleanly."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication
+
+from gencurve_desktop.app import create_main_window
+
+WAIT = 120_000
+
+
+def make_window(qtbot):
+    w = create_main_window("demo", recovery_prompt=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
+    return w
+
+
+def _inside_the_screen(w) -> bool:
+    area = w.screen().availableGeometry()
+    return area.contains(w.frameGeometry())
+
+
+def test_the_first_window_fits_the_screen(qtbot):
+    w = make_window(qtbot)  # the offscreen screen is 800 x 800; the preferred first size is 1400 x 900
+    try:
+        qtbot.waitUntil(lambda: _inside_the_screen(w), timeout=5000)
+    finally:
+        w.discard_and_close()
+
+
+def test_a_size_stored_on_a_bigger_screen_is_clamped(qtbot):
+    first = make_window(qtbot)
+    first.resize(2800, 1800)  # as a QT_SCALE_FACTOR=2 session would store it
+    first.move(900, 700)
+    first.discard_and_close()
+    second = make_window(qtbot)
+    try:
+        qtbot.waitUntil(lambda: _inside_the_screen(second), timeout=5000)
+    finally:
+        second.discard_and_close()
+
+
+def _wheel(widget, notches: int = 1) -> None:
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(
+        centre, widget.mapToGlobal(centre), QPoint(0, 0), QPoint(0, -120 * notches),
+        Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False,
+    )  # fmt: skip
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_scrolls_the_edit_dock_and_leaves_an_unfocused_field_alone(qtbot):
+    w = make_window(qtbot)
+    try:
+        field = w.task_dock.inputs["t_blend"]
+        before = field.value()
+        w.canvas.setFocus()
+        _wheel(field, 3)
+        assert field.value() == before  # today: 500 -> 497
+        assert field.focusPolicy() == Qt.StrongFocus
+        field.setFocus()
+        qtbot.waitUntil(field.hasFocus, timeout=5000)
+        _wheel(field, 1)
+        assert field.value() != before  # a focused field still takes the wheel
+    finally:
+        w.discard_and_close()
+
+
+def test_zoom_and_redo_take_the_platforms_keys_and_f1_lists_them(qtbot, small_png):
+    from gencurve_desktop.ui.help import shortcut_rows
+
+    w = make_window(qtbot)
+    try:
+        w.open_path(small_png)
+        keys = {k.toString() for k in w.actionZoomIn.shortcuts()}
+        assert {"Ctrl++", "Ctrl+=", "+"} <= keys
+        assert {"Ctrl+-", "-"} <= {k.toString() for k in w.actionZoomOut.shortcuts()}
+        assert "Ctrl+Y" in {k.toString() for k in w.actionRedo.shortcuts()}
+        zoom = w.canvas.transform().m11()
+        w.actionZoomIn.trigger()
+        assert w.canvas.transform().m11() > zoom
+        w.actionZoomOut.trigger()
+        assert abs(w.canvas.transform().m11() - zoom) < 1e-9
+        stroke = np.zeros((w.doc.height, w.doc.width), bool)
+        stroke[5:20, 5:20] = True
+        w.paint_mask(stroke)
+        w.actionUndo.trigger()
+        assert not w.doc.mask.any()
+        w.actionRedo.trigger()
+        assert w.doc.mask.any()
+        rows = dict(shortcut_rows())
+        assert "Ctrl+Y" in rows["Redo"] and "Ctrl+=" in rows["Zoom In"] and "-" in rows["Zoom Out"]
+    finally:
+        w.discard_and_close()
+
+
+def test_the_layers_view_keeps_its_automation_name(qtbot):
+    w = make_window(qtbot)
+    try:
+        assert w.findChild(QAbstractItemView, "layersList") is not None
+    finally:
+        w.discard_and_close()
+
+
+def test_a_process_that_ends_with_its_window_open_exits_cleanly(tmp_path):
+    """``sys.exit`` with the window still open: no abort for a running engine thread, no signal reaching a
+    deleted object (today: 'QThread: Destroyed while thread ... is still running', SIGABRT)."""
+    script = textwrap.dedent(
+        """
+        import sys, time
+        import numpy as np
+        from PySide6.QtWidgets import QApplication
+        from gencurve_desktop.app import create_main_window
+        from gencurve_desktop.paths import sample_image
+
+        app = QApplication([])
+        w = create_main_window("demo", recovery_prompt=False)
+        w.show()
+        end = time.monotonic() + 120
+        while (w.bridge.worker.model is None or w.bridge.busy) and time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.02)
+        w.open_path(sample_image())
+        m = np.zeros((w.doc.height, w.doc.width), bool)
+        m[10:50, 10:50] = True
+        w.paint_mask(m)
+        app.processEvents()
+        print("READY", flush=True)
+        sys.exit(0)
+        """
+    )
+    env = {"GENCURVE_SETTINGS_DIR": str(tmp_path / "s"), "GENCURVE_RECOVERY_DIR": str(tmp_path / "r")}
+    import os
+
+    run = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, **env, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert "READY" in run.stdout, run.stderr[-2000:]
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "QThread: Destroyed" not in run.stderr and "RuntimeError" not in run.stderr, run.stderr[-2000:]
