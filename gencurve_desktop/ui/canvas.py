@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QLabel
 
 from gencurve_desktop.ui.qimage import heat_overlay, mask_overlay, to_pixmap
 
@@ -57,6 +57,12 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self.probe_markers: list[QGraphicsEllipseItem] = []
+        self.hint = QLabel("Open an image (Ctrl+O) or drop one here", self)
+        self.hint.setObjectName("canvasHint")
+        self.hint.setAlignment(Qt.AlignCenter)
+        self.hint.setStyleSheet("QLabel#canvasHint{color:#b8b8c0;font-size:15px;background:transparent}")
+        self.hint.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.hint.hide()
 
     # ---------------------------------------------------------------- content
     def set_image(self, rgb: np.ndarray, fit: bool = False) -> None:
@@ -113,6 +119,18 @@ class CanvasView(QGraphicsView):
     def zoom_100(self) -> None:
         self.resetTransform()
         self.zoomChanged.emit(1.0)
+
+    def show_hint(self, shown: bool) -> None:
+        """The empty window's line: what to do first (Krita and IOPaint show one too)."""
+        self.hint.setVisible(shown)
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        self.hint.setGeometry(0, 0, self.viewport().width(), self.viewport().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_hint()
 
     def zoom_in(self) -> None:
         self.zoom_by(ZOOM_STEP)

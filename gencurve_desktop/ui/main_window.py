@@ -38,7 +38,12 @@ from gencurve_desktop.ui.layers_panel import LayersPanel
 from gencurve_desktop.ui.model_setup import ModelSetup
 from gencurve_desktop.ui.status_bar import build_status_bar, show_model_notice, show_saliency_legend
 from gencurve_desktop.ui.task_panel import TaskPanel
-from gencurve_desktop.ui.window_state import fit_to_screen, restore_window_state, save_window_state
+from gencurve_desktop.ui.window_state import (
+    fit_to_screen,
+    restore_window_state,
+    save_when_changed,
+    save_window_state,
+)
 from gencurve_desktop.workers.bridge import EngineBridge
 
 DOC_ACTIONS = (
@@ -130,6 +135,7 @@ class MainWindow(QMainWindow):
 
         self.resize(1400, 900)
         restore_window_state(self)  # the last size, dock layout, task and parameters
+        save_when_changed(self)  # and they are written again soon after each change
         s.set_document(None)
         fill_recent(self, s.recent_files())
         self.model_setup.start()
@@ -185,10 +191,13 @@ class MainWindow(QMainWindow):
         """Redraw everything that shows the document."""
         doc = self.doc
         self.setWindowTitle(self.session.title())
-        if doc is None:
+        self.canvas.show_hint(doc is None)
+        if doc is None:  # an empty window: a hint, no zoom figure, no previous job's outcome
             self.canvas.set_image(np.full((64, 64, 3), 48, np.uint8), fit=True)
             self.canvas.set_mask(np.zeros((64, 64), bool))
             self.layers_dock.show_layers([])
+            self.zoom_label.setText("—")
+            self.task_dock.clear_outcome()
             return
         shown = doc.layers[:1] if self.actionCompare.isChecked() else doc.layers
         self.canvas.set_image(doc.composite(layers=shown), fit=fit)

@@ -142,6 +142,7 @@ class TaskPanel(QDockWidget):
         self.progress.setObjectName("jobProgress")
         self.progress.setFormat("%v / %m")
         self.progress.setValue(0)
+        self.progress.setTextVisible(False)  # no "0 / 100" before the first job
         self.eta = QLabel("", body)
         self.eta.setObjectName("jobPhase")
         self.result_card = QLabel(body)
@@ -221,7 +222,17 @@ class TaskPanel(QDockWidget):
         values = {param.name: _value(self.inputs[param.name]) for param in PARAMS}
         return EditParams(**values, steps=self.steps.value(), preview_every=10 if self.preview_check.isChecked() else 0)
 
+    def clear_outcome(self) -> None:
+        """Back to the state before any job (the document closed): an empty bar, no outcome line."""
+        if self.progress.maximum() != 0:  # not while a job's busy bar runs
+            self.progress.setMaximum(1)
+            self.progress.setValue(0)
+            self.progress.setTextVisible(False)
+            self.eta.setText("")
+            self.result_card.hide()
+
     def show_progress(self, done: int, total: int, eta_s: float | None) -> None:
+        self.progress.setTextVisible(True)
         self.progress.setMaximum(total)
         self.progress.setValue(done)
         self.progress.setFormat("%v / %m")
@@ -231,6 +242,7 @@ class TaskPanel(QDockWidget):
     def show_phase(self, text: str, total: int) -> None:
         """A named step before or after the iterations (the bar is busy, the count is the task's)."""
         self._total = total
+        self.progress.setTextVisible(True)
         self.progress.setMaximum(0)  # busy indicator
         self.progress.setFormat(f"0 / {total}")
         self.eta.setText(f"{text}…")
@@ -240,6 +252,7 @@ class TaskPanel(QDockWidget):
         """The job ended: the bar stops, the line says how."""
         self.progress.setMaximum(max(1, getattr(self, "_total", 0), self.progress.maximum()))
         self.progress.setValue(self.progress.maximum() if text.startswith("Done") else 0)
+        self.progress.setTextVisible(True)
         self.progress.setFormat("%v / %m")
         self.eta.setText(text)
 

@@ -3,7 +3,7 @@ parameters (settings groups ``window/`` and ``edit/``)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray
+from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
@@ -18,10 +18,29 @@ def _edit_widgets(panel) -> dict:
 
 
 def save_window_state(window) -> None:
-    """Store the geometry, dock layout, task and parameters (called when the window closes)."""
+    """Store the geometry, dock layout, task and parameters (when the window closes, and soon after a change)."""
     s = window.settings
     with s.batch():
         _save(window, s)
+
+
+SAVE_DEBOUNCE_MS = 400
+
+
+def save_when_changed(window) -> None:
+    """Write the task and parameters soon after each change, not only on a clean quit: a crash or a kill keeps
+    the last choice (one write per burst of changes)."""
+    timer = QTimer(window, singleShot=True, interval=SAVE_DEBOUNCE_MS, timeout=lambda: save_window_state(window))
+    window._settings_timer = timer
+    panel = window.task_dock
+    panel.task_combo.currentIndexChanged.connect(timer.start)
+    for widget in _edit_widgets(panel).values():
+        if isinstance(widget, QCheckBox):
+            widget.toggled.connect(timer.start)
+        elif isinstance(widget, QComboBox):
+            widget.currentIndexChanged.connect(timer.start)
+        else:
+            widget.valueChanged.connect(timer.start)
 
 
 def _save(window, s) -> None:

@@ -1,7 +1,8 @@
 """Issue 23, as a person at the keyboard finds the desktop: the window fits its screen (first start and a size
 stored on a bigger screen), the wheel scrolls the Edit dock without changing the field under it, the platform's
-zoom and redo keys work and F1 lists them, the layers view keeps its automation name, and a process that ends
-with its window still open exits cleanly."""
+zoom and redo keys work and F1 lists them, the layers view keeps its automation name, a process that ends
+with its window still open exits cleanly, an empty window says what to do, and parameters are written when
+they change."""
 
 import subprocess
 import sys
@@ -149,3 +150,33 @@ def test_a_process_that_ends_with_its_window_open_exits_cleanly(tmp_path):
     assert "READY" in run.stdout, run.stderr[-2000:]
     assert run.returncode == 0, run.stderr[-2000:]
     assert "QThread: Destroyed" not in run.stderr and "RuntimeError" not in run.stderr, run.stderr[-2000:]
+
+
+def test_an_empty_window_says_what_to_do_and_keeps_no_stale_figures(qtbot, small_png):
+    w = make_window(qtbot)
+    try:
+        bar = w.task_dock.progress
+        assert w.canvas.hint.isVisible() and "drop" in w.canvas.hint.text()
+        assert not bar.isTextVisible()  # today: "0 / 100" before any run
+        w.open_path(small_png)
+        assert not w.canvas.hint.isVisible()
+        w.canvas.zoom_by(4)
+        w.task_dock.show_outcome("Cancelled — nothing was changed")
+        w.tools.close_document()  # nothing unsaved: no question
+        assert w.doc is None and w.canvas.hint.isVisible()
+        assert w.zoom_label.text() == "—" and w.task_dock.eta.text() == "" and not bar.isTextVisible()
+    finally:
+        w.discard_and_close()
+
+
+def test_parameters_are_written_when_they_change_not_only_on_quit(qtbot):
+    from gencurve_desktop.settings import SettingsStore
+
+    w = make_window(qtbot)
+    try:
+        w.task_dock.task_combo.setCurrentIndex(w.task_dock.task_combo.findData("remove"))
+        w.task_dock.inputs["lr"].setValue(0.03)
+        qtbot.waitUntil(lambda: SettingsStore().value("edit/lr") == 0.03, timeout=5000)  # read back from disk
+        assert SettingsStore().value("edit/task") == "remove"
+    finally:
+        w.discard_and_close()
