@@ -150,6 +150,7 @@ class JobController(QObject):
         record = EditRecord(result.provenance(), result.mask)
         layer = Layer.from_rgb(f"{result.title} {len(doc.edits) + 1}", result.image)
         w.session.push(AddEdit(layer, record, label=result.title))
+        w.layers_dock.select(layer.id)  # the new layer is the current one, as in Krita
         w.curve_dock.set_before(result.timesteps, result.source_curve_before, result.reference_curve_before)
         w.curve_dock.set_live(result.timesteps, result.source_curve_after, result.reference_curve_after)
         w.saliency = None

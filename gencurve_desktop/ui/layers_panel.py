@@ -22,6 +22,26 @@ from gencurve_desktop.document.layers import Layer, layer_tree
 ID, OPACITY, KIND = Qt.UserRole, Qt.UserRole + 1, Qt.UserRole + 2
 
 
+def edit_summary(provenance: dict) -> str:
+    """An edit layer's tooltip from its provenance (what the .ora keeps): task, model, seed, iterations, the
+    learning rate, the time, and its figure before → after."""
+    p = provenance if isinstance(provenance, dict) else {}
+    params = p.get("params") if isinstance(p.get("params"), dict) else {}
+    lines = [
+        f"{p.get('task', 'edit')} with {p.get('model_id', '?')}: seed {params.get('seed', '?')},"
+        f" {p.get('iterations', '?')} iterations, lr {params.get('lr', '?')}",
+    ]
+    seconds = p.get("seconds")
+    if isinstance(seconds, int | float):
+        lines[0] += f", {seconds:.1f} s"
+    for name, key in (("curve distance", "curve_distance"), ("fluctuation", "fluctuation")):
+        before, after = p.get(f"{key}_before"), p.get(f"{key}_after")
+        if isinstance(before, int | float) and isinstance(after, int | float):
+            lines.append(f"{name} {before:.4g} → {after:.4g} (measured on the images)")
+            break
+    return "\n".join(lines)
+
+
 class LayersPanel(QDockWidget):
     visibilityToggled = Signal(str, bool)  # layer or group id
     renamed = Signal(str, str)
@@ -76,11 +96,13 @@ class LayersPanel(QDockWidget):
         self.down.clicked.connect(lambda: self._move(-1))
         self.delete.clicked.connect(self._delete)
 
-    def show_layers(self, layers, groups=None) -> None:
-        """Refill from the document's layers and groups (bottom first there, top first here).
+    def show_layers(self, layers, groups=None, edits=None) -> None:
+        """Refill from the document's layers and groups (bottom first there, top first here); ``edits`` (edit id
+        → provenance) gives an edit layer's tooltip.
 
         Inside a row's own change signal the refill waits for the event loop: clearing the tree there would
         delete the row while Qt is still in its setData (a crash)."""
+        self._edits = dict(edits or {})
         self._latest = (layers, groups)
         if self._in_change:
             QTimer.singleShot(0, lambda: self._fill(*self._latest))
@@ -116,8 +138,13 @@ class LayersPanel(QDockWidget):
         item.setData(0, KIND, kind)
         item.setFlags(item.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsEditable)
         item.setCheckState(0, Qt.Checked if thing.visible else Qt.Unchecked)
+        tips = []
+        if kind == "layer" and thing.edit_id in getattr(self, "_edits", {}):
+            tips.append(edit_summary(self._edits[thing.edit_id]))
         if thing.composite_op != "svg:src-over":
-            item.setToolTip(0, f"blend mode {thing.composite_op.split(':')[-1]}")
+            tips.append(f"blend mode {thing.composite_op.split(':')[-1]}")
+        if tips:
+            item.setToolTip(0, "\n".join(tips))
         if kind == "group":
             item.setExpanded(thing.id not in self._collapsed)
         return item if thing.id == current else found

@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_image(doc.composite(layers=shown), fit=fit)
         self.canvas.set_mask(doc.mask)
         self.canvas.set_reference(doc.references[0] if doc.references else None)
-        self.layers_dock.show_layers(doc.layers, doc.groups)
+        self.layers_dock.show_layers(doc.layers, doc.groups, {e.id: e.provenance for e in doc.edits})
 
     def toggle_saliency(self) -> None:
         if self.actionSaliencyMap.isChecked() and self.saliency is None and self.doc is not None:

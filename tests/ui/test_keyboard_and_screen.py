@@ -180,3 +180,33 @@ def test_parameters_are_written_when_they_change_not_only_on_quit(qtbot):
         assert SettingsStore().value("edit/task") == "remove"
     finally:
         w.discard_and_close()
+
+
+def test_a_landed_edit_layer_is_selected_and_its_tooltip_tells_its_provenance_after_reopening(
+    qtbot, small_png, tmp_path
+):
+    w = make_window(qtbot)
+    project = tmp_path / "edited.ora"
+    try:
+        w.open_path(small_png)
+        stroke = np.zeros((w.doc.height, w.doc.width), bool)
+        stroke[30:70, 30:70] = True
+        w.paint_mask(stroke)
+        w.task_dock.task_combo.setCurrentIndex(w.task_dock.task_combo.findData("saliency-down"))
+        w.task_dock.iterations.setValue(2)
+        w.task_dock.steps.setValue(4)
+        with qtbot.waitSignal(w.editLanded, timeout=WAIT) as landed:
+            assert w.run_edit()
+        assert w.layers_dock.current_id() == landed.args[0]  # today: the base layer stays current
+        tip = w.layers_dock.tree.currentItem().toolTip(0)
+        assert "saliency-down with demo: seed 0, 2 iterations" in tip and "fluctuation" in tip, tip
+        assert w.session.save_path(project)
+    finally:
+        w.discard_and_close()
+    again = make_window(qtbot)
+    try:
+        assert again.open_path(project)
+        tips = [item.toolTip(0) for item in again.layers_dock.items()]
+        assert any("saliency-down with demo: seed 0, 2 iterations" in t for t in tips), tips
+    finally:
+        again.discard_and_close()
