@@ -6,6 +6,7 @@ the result, a failure or a cancellation, and the controller hands it to the runn
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 
@@ -19,6 +20,11 @@ from gencurve_desktop.workers.bridge import EngineBridge
 from gencurve_desktop.workers.jobs import PHASES, CurveJob, EditJob, EditRequest, JobEvent, SaliencyJob
 
 PLOT_INTERVAL_MS = 100
+
+
+def composite_digest(rgb) -> bytes:
+    """What a saliency map is tied to: a digest of the composite's pixels (about 1 ms for 12 MP)."""
+    return hashlib.blake2b(rgb.tobytes(), digest_size=16).digest() + repr(rgb.shape).encode()
 
 
 class JobController(QObject):
@@ -83,9 +89,11 @@ class JobController(QObject):
 
     def saliency(self) -> bool:
         w = self.w
-        job = SaliencyJob(w.doc.composite(), w.task_dock.steps.value())
+        composite = w.doc.composite()
+        job = SaliencyJob(composite, w.task_dock.steps.value())
         if not self._start(job, self._saliency_finished, on_stop=lambda: w.actionSaliencyMap.setChecked(False)):
             return False
+        self._saliency_of = composite_digest(composite)  # the map belongs to this composite
         w.statusBar().showMessage("Computing the saliency map…")
         return True
 
@@ -168,5 +176,6 @@ class JobController(QObject):
 
     def _saliency_finished(self, smap) -> None:
         self.w.saliency = smap.image
+        self.w.saliency_digest = self._saliency_of
         self.w.show_saliency()
         self.w.statusBar().showMessage(f"Saliency map in {smap.seconds:.1f} s", 3000)

@@ -33,7 +33,7 @@ from gencurve_desktop.ui.curve_dock import CurveDock
 from gencurve_desktop.ui.document_session import DocumentSession
 from gencurve_desktop.ui.document_tools import DocumentTools
 from gencurve_desktop.ui.help import show_about, show_shortcuts
-from gencurve_desktop.ui.job_controller import JobController
+from gencurve_desktop.ui.job_controller import JobController, composite_digest
 from gencurve_desktop.ui.layers_panel import LayersPanel
 from gencurve_desktop.ui.model_setup import ModelSetup
 from gencurve_desktop.ui.status_bar import build_status_bar, show_model_notice, show_saliency_legend
@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.settings = SettingsStore()  # plain JSON; a broken file is set aside and reported below
         self.last_error: str | None = None
         self.saliency: np.ndarray | None = None
+        self.saliency_digest: bytes | None = None  # the composite the map was computed on
         self._close_confirmed = False
         self._fitted = False
 
@@ -200,10 +201,25 @@ class MainWindow(QMainWindow):
             self.task_dock.clear_outcome()
             return
         shown = doc.layers[:1] if self.actionCompare.isChecked() else doc.layers
-        self.canvas.set_image(doc.composite(layers=shown), fit=fit)
+        composite = doc.composite(layers=shown)
+        self.canvas.set_image(composite, fit=fit)
         self.canvas.set_mask(doc.mask)
         self.canvas.set_reference(doc.references[0] if doc.references else None)
         self.layers_dock.show_layers(doc.layers, doc.groups, {e.id: e.provenance for e in doc.edits})
+        self._drop_stale_saliency(None if self.actionCompare.isChecked() else composite)
+
+    def _drop_stale_saliency(self, composite: np.ndarray | None) -> None:
+        """A saliency map is shown only over the composite it was computed on: once the layers change (an edit,
+        undo, visibility, opacity) it is dropped, and M computes it afresh."""
+        if self.saliency is None:
+            return
+        if self.saliency_digest == composite_digest(self.doc.composite() if composite is None else composite):
+            return
+        self.saliency = None
+        if self.actionSaliencyMap.isChecked():
+            self.actionSaliencyMap.setChecked(False)
+            self.statusBar().showMessage("The layers changed: the saliency map is out of date; M recomputes it", 8000)
+        self.show_saliency()
 
     def toggle_saliency(self) -> None:
         if self.actionSaliencyMap.isChecked() and self.saliency is None and self.doc is not None:

@@ -210,3 +210,25 @@ def test_a_landed_edit_layer_is_selected_and_its_tooltip_tells_its_provenance_af
         assert any("saliency-down with demo: seed 0, 2 iterations" in t for t in tips), tips
     finally:
         again.discard_and_close()
+
+
+def test_a_saliency_map_is_dropped_once_the_layers_change_and_m_recomputes_it(qtbot, small_png):
+    w = make_window(qtbot)
+    try:
+        w.open_path(small_png)
+        with qtbot.waitSignal(w.bridge.worker.jobDone, timeout=WAIT):
+            w.actionSaliencyMap.trigger()  # M
+        qtbot.waitUntil(lambda: w.saliency is not None and not w.bridge.busy, timeout=WAIT)
+        assert w.canvas.saliency_item.isVisible()
+        base = w.doc.layers[0].id
+        w._layer_visibility(base, False)  # the composite changes under the map
+        assert w.saliency is None and not w.actionSaliencyMap.isChecked()  # today: the old map stays on
+        assert not w.canvas.saliency_item.isVisible()
+        w.undo.undo()
+        with qtbot.waitSignal(w.bridge.worker.jobDone, timeout=WAIT):
+            w.actionSaliencyMap.trigger()  # M again: computed afresh, not the old map shown at once
+        qtbot.waitUntil(lambda: w.saliency is not None and not w.bridge.busy, timeout=WAIT)
+        w.refresh()  # an unchanged composite keeps its map
+        assert w.saliency is not None and w.canvas.saliency_item.isVisible()
+    finally:
+        w.discard_and_close()
