@@ -28,6 +28,7 @@ from gencurve_desktop.engine.models import DiffusionModel
 from gencurve_desktop.engine.requests import EditParams, EditRequest
 from gencurve_desktop.engine.saliency import fluctuation
 from gencurve_desktop.engine.tasks import decoder_features, task_loss, uses_reference
+from gencurve_desktop.engine.working_region import choose_window, native_side, run_in_window
 from gencurve_desktop.errors import BadInputError, EditFailedError
 
 __all__ = ["EditProgress", "EditResult", "PHASES", "generate_blended", "run_edit", "sampling_weights"]
@@ -88,7 +89,15 @@ def run_edit(
     """
     request.validate()
     with oom_guard():
-        return _run(model, request, on_progress, cancel, inversion)
+        uses_ref = isinstance(request.ref, tuple) and uses_reference(request.task, True)
+        size = (request.image.shape[1], request.image.shape[0])
+        p = request.params
+        window = choose_window(
+            size, request.mask, request.ref if uses_ref else None, p.region, native_side(model), p.feather_px
+        )
+        if window is None:
+            return _run(model, request, on_progress, cancel, inversion)
+        return run_in_window(_run, model, request, window, uses_ref, on_progress, cancel)
 
 
 @dataclass

@@ -112,6 +112,18 @@ PARAMS: tuple[Param, ...] = (
         "feather_px", "--feather", int, 8, 0, 8192, "feather of the composite outside the mask, pixels", "Feather (px)"
     ),
     Param(
+        "region",
+        "--region",
+        str,
+        "auto",
+        help="the part of the photo the edit works on: crop (a window around the mask at the model's native size,"
+        " full detail), whole (the whole photo, downscaled to --max-side), auto (crop when the photo is larger"
+        " than the model's native size); docs/real-photos.md",
+        label="Working region",
+        choices=("auto", "crop", "whole"),
+        widget="regionChoice",
+    ),
+    Param(
         "gradient",
         "--gradient",
         str,

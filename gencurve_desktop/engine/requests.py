@@ -41,6 +41,7 @@ class EditParams:
     preview_every: int = 10  # emit a decoded preview every n iterations (at refreshes); 0: never
     max_side: int = 1024  # working-size limit
     gradient: str = BY_NAME["gradient"].default  # how gradients reach x_T (README)
+    region: str = BY_NAME["region"].default  # auto | crop | whole: engine/working_region.py
 
     def for_task(self, task: str) -> EditParams:
         """These parameters with the task's default iteration count filled in."""
