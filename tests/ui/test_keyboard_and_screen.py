@@ -216,6 +216,7 @@ def test_a_saliency_map_is_dropped_once_the_layers_change_and_m_recomputes_it(qt
     w = make_window(qtbot)
     try:
         w.open_path(small_png)
+        w.task_dock.steps.setValue(8)  # the map's DDIM steps: a cheap map
         with qtbot.waitSignal(w.bridge.worker.jobDone, timeout=WAIT):
             w.actionSaliencyMap.trigger()  # M
         qtbot.waitUntil(lambda: w.saliency is not None and not w.bridge.busy, timeout=WAIT)
