@@ -8,27 +8,9 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QTableWidget
+from windows import make_window
 
 from gencurve_desktop import __version__
-from gencurve_desktop.app import create_main_window
-
-WAIT = 120_000
-
-
-def make_window(qtbot):
-    w = create_main_window("demo", recovery_prompt=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
-    return w
-
-
-@pytest.fixture
-def window(qtbot, small_png):
-    w = make_window(qtbot)
-    w.open_path(small_png)
-    yield w
-    w.discard_and_close()
 
 
 def test_status_bar_shows_zoom_and_brush_size(window, qtbot):

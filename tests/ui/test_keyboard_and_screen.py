@@ -12,18 +12,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication
-
-from gencurve_desktop.app import create_main_window
-
-WAIT = 120_000
-
-
-def make_window(qtbot):
-    w = create_main_window("demo", recovery_prompt=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
-    return w
+from windows import WAIT, make_window
 
 
 def _inside_the_screen(w) -> bool:
@@ -77,32 +66,28 @@ def test_the_wheel_scrolls_the_edit_dock_and_leaves_an_unfocused_field_alone(qtb
         w.discard_and_close()
 
 
-def test_zoom_and_redo_take_the_platforms_keys_and_f1_lists_them(qtbot, small_png):
+def test_zoom_and_redo_take_the_platforms_keys_and_f1_lists_them(window):
     from gencurve_desktop.ui.help import shortcut_rows
 
-    w = make_window(qtbot)
-    try:
-        w.open_path(small_png)
-        keys = {k.toString() for k in w.actionZoomIn.shortcuts()}
-        assert {"Ctrl++", "Ctrl+=", "+"} <= keys
-        assert {"Ctrl+-", "-"} <= {k.toString() for k in w.actionZoomOut.shortcuts()}
-        assert "Ctrl+Y" in {k.toString() for k in w.actionRedo.shortcuts()}
-        zoom = w.canvas.transform().m11()
-        w.actionZoomIn.trigger()
-        assert w.canvas.transform().m11() > zoom
-        w.actionZoomOut.trigger()
-        assert abs(w.canvas.transform().m11() - zoom) < 1e-9
-        stroke = np.zeros((w.doc.height, w.doc.width), bool)
-        stroke[5:20, 5:20] = True
-        w.paint_mask(stroke)
-        w.actionUndo.trigger()
-        assert not w.doc.mask.any()
-        w.actionRedo.trigger()
-        assert w.doc.mask.any()
-        rows = dict(shortcut_rows())
-        assert "Ctrl+Y" in rows["Redo"] and "Ctrl+=" in rows["Zoom In"] and "-" in rows["Zoom Out"]
-    finally:
-        w.discard_and_close()
+    w = window
+    keys = {k.toString() for k in w.actionZoomIn.shortcuts()}
+    assert {"Ctrl++", "Ctrl+=", "+"} <= keys
+    assert {"Ctrl+-", "-"} <= {k.toString() for k in w.actionZoomOut.shortcuts()}
+    assert "Ctrl+Y" in {k.toString() for k in w.actionRedo.shortcuts()}
+    zoom = w.canvas.transform().m11()
+    w.actionZoomIn.trigger()
+    assert w.canvas.transform().m11() > zoom
+    w.actionZoomOut.trigger()
+    assert abs(w.canvas.transform().m11() - zoom) < 1e-9
+    stroke = np.zeros((w.doc.height, w.doc.width), bool)
+    stroke[5:20, 5:20] = True
+    w.paint_mask(stroke)
+    w.actionUndo.trigger()
+    assert not w.doc.mask.any()
+    w.actionRedo.trigger()
+    assert w.doc.mask.any()
+    rows = dict(shortcut_rows())
+    assert "Ctrl+Y" in rows["Redo"] and "Ctrl+=" in rows["Zoom In"] and "-" in rows["Zoom Out"]
 
 
 def test_the_layers_view_keeps_its_automation_name(qtbot):
@@ -212,24 +197,20 @@ def test_a_landed_edit_layer_is_selected_and_its_tooltip_tells_its_provenance_af
         again.discard_and_close()
 
 
-def test_a_saliency_map_is_dropped_once_the_layers_change_and_m_recomputes_it(qtbot, small_png):
-    w = make_window(qtbot)
-    try:
-        w.open_path(small_png)
-        w.task_dock.steps.setValue(8)  # the map's DDIM steps: a cheap map
-        with qtbot.waitSignal(w.bridge.worker.jobDone, timeout=WAIT):
-            w.actionSaliencyMap.trigger()  # M
-        qtbot.waitUntil(lambda: w.saliency is not None and not w.bridge.busy, timeout=WAIT)
-        assert w.canvas.saliency_item.isVisible()
-        base = w.doc.layers[0].id
-        w._layer_visibility(base, False)  # the composite changes under the map
-        assert w.saliency is None and not w.actionSaliencyMap.isChecked()  # today: the old map stays on
-        assert not w.canvas.saliency_item.isVisible()
-        w.undo.undo()
-        with qtbot.waitSignal(w.bridge.worker.jobDone, timeout=WAIT):
-            w.actionSaliencyMap.trigger()  # M again: computed afresh, not the old map shown at once
-        qtbot.waitUntil(lambda: w.saliency is not None and not w.bridge.busy, timeout=WAIT)
-        w.refresh()  # an unchanged composite keeps its map
-        assert w.saliency is not None and w.canvas.saliency_item.isVisible()
-    finally:
-        w.discard_and_close()
+def test_a_saliency_map_is_dropped_once_the_layers_change_and_m_recomputes_it(qtbot, window):
+    w = window
+    w.task_dock.steps.setValue(8)  # the map's DDIM steps: a cheap map
+    with qtbot.waitSignal(w.bridge.worker.jobDone, timeout=WAIT):
+        w.actionSaliencyMap.trigger()  # M
+    qtbot.waitUntil(lambda: w.saliency is not None and not w.bridge.busy, timeout=WAIT)
+    assert w.canvas.saliency_item.isVisible()
+    base = w.doc.layers[0].id
+    w._layer_visibility(base, False)  # the composite changes under the map
+    assert w.saliency is None and not w.actionSaliencyMap.isChecked()  # today: the old map stays on
+    assert not w.canvas.saliency_item.isVisible()
+    w.undo.undo()
+    with qtbot.waitSignal(w.bridge.worker.jobDone, timeout=WAIT):
+        w.actionSaliencyMap.trigger()  # M again: computed afresh, not the old map shown at once
+    qtbot.waitUntil(lambda: w.saliency is not None and not w.bridge.busy, timeout=WAIT)
+    w.refresh()  # an unchanged composite keeps its map
+    assert w.saliency is not None and w.canvas.saliency_item.isVisible()

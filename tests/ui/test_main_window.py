@@ -5,21 +5,18 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressBar, QSpinBox, QTreeWidget
+from windows import WAIT, make_window
 
 from gencurve_desktop.app import create_main_window
 from gencurve_desktop.document import recovery
 from gencurve_desktop.document.document import Document
 from gencurve_desktop.document.ora import load_ora, save_ora
 
-WAIT = 120_000
-
 
 @pytest.fixture
 def window(qtbot):
-    w = create_main_window("demo", recovery_prompt=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_label.text() == "demo", timeout=WAIT)
+    """A window with no document open (the whole session opens its own)."""
+    w = make_window(qtbot)
     yield w
     w.discard_and_close()
 
