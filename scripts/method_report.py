@@ -167,7 +167,10 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "method-report.md")
     p.add_argument("--split", default="held_out", choices=("held_out", "tune"))
     p.add_argument("--sweep", help="NAME=V1,V2,...: one edit parameter's values, on --split tune")
-    p.add_argument("--use-sweep", action="store_true", help="per task, the sweep's best value (sweep.json)")
+    p.add_argument("--use-sweep", action="store_true", help="per task, the sweep's best value (sweep.json); with"
+                   " --sweep, the base the other parameter is swept from")
+    p.add_argument("--tasks", default=",".join(TASKS), help="with --sweep: the tasks to sweep on (comma-separated)")
+    p.add_argument("--sweep-out", type=Path, help="where --sweep writes (default: the defaults sweep, sweep.json)")
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -176,7 +179,8 @@ def main() -> None:
     model = load_model(a.model, device="cpu")
     ours = Ours(model, a.steps)
     if a.sweep:
-        return sweep(a, model, ours, pics / "sweep.json")
+        base = json.loads((pics / "sweep.json").read_text()) if a.use_sweep else None
+        return sweep(a, model, ours, a.sweep_out or pics / "sweep.json", base)
     chosen = json.loads((pics / "sweep.json").read_text()) if a.use_sweep else None
     rows, sal_rows, edit_rows, started = [], [], [], time.time()
 
@@ -207,27 +211,32 @@ def main() -> None:
     write(a, rows, sal_rows, edit_rows, time.time() - started, chosen)
 
 
-def sweep(a, model, ours, out: Path) -> None:
-    """Step 4: every task on the --split photos once per value of one parameter; the best value per task."""
+def sweep(a, model, ours, out: Path, base: dict | None = None) -> None:
+    """Step 4: every task on the --split photos once per value of one parameter; the best value per task.
+
+    ``base``: a earlier sweep whose per-task choice the edits keep (e.g. the learning rate) while this one varies."""
     name, _, values = a.sweep.partition("=")
     kind = type(getattr(EditParams(), name))
     values = [kind(v) for v in values.split(",")]
+    tasks = [t for t in a.tasks.split(",") if t in TASKS]
+    fixed = {t: ({base["param"]: base["chosen"][t]} if base and base["param"] != name else {}) for t in TASKS}
     rows, started = [], time.time()
     for photo, rgb in crops(a.photos, a.size, a.split):
         mask = rule_mask(spectral_residual(rgb))
         for value in values:
-            for task in TASKS:
+            for task in tasks:
                 for seed in range(a.seeds):
-                    row = edit_one(model, ours, task, photo, rgb, mask, seed, a, None, {name: value})
+                    row = edit_one(model, ours, task, photo, rgb, mask, seed, a, None, {**fixed[task], name: value})
                     rows.append({**row, name: value})
                     print(json.dumps(rows[-1]), flush=True)
     rate = {t: {str(v): sum(r["success"] for r in rows if r["task"] == t and r[name] == v) for v in values}
-            for t in TASKS}  # fmt: skip
+            for t in tasks}  # fmt: skip
     default = getattr(EditParams(), name)
-    chosen = {t: max(values, key=lambda v, t=t: (rate[t][str(v)], v == default)) for t in TASKS}
-    cases = len(rows) // (len(values) * len(TASKS))
+    chosen = {t: max(values, key=lambda v, t=t: (rate[t][str(v)], v == default)) for t in tasks}
+    cases = len(rows) // (len(values) * len(tasks))
     record = {"param": name, "values": values, "default": default, "split": a.split, "cases_per_value": cases,
               "size": a.size, "steps": a.steps, "iterations": a.iterations, "successes": rate, "chosen": chosen,
+              "base": fixed,
               "minutes": round((time.time() - started) / 60, 1), "rows": rows}  # fmt: skip
     out.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps({"successes": rate, "chosen": chosen}))

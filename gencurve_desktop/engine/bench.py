@@ -25,8 +25,8 @@ from gencurve_desktop.engine.requests import EditParams, EditRequest
 from gencurve_desktop.engine.saliency import estimated_rate_maps
 
 BENCH_TASKS = ("remove", "saliency-down")
-PARTS = ("inversion", "curve", "saliency", "exact", "edit", "edit_total", "gradient")
-DEFAULT_PARTS = ("inversion", "curve", "saliency", "exact", "edit", "gradient")
+PARTS = ("inversion", "curve", "saliency", "exact", "edit", "edit_total", "gradient", "iteration")
+DEFAULT_PARTS = ("inversion", "curve", "saliency", "exact", "edit", "gradient", "iteration")
 
 
 def device_name(device: torch.device) -> str:
@@ -186,6 +186,15 @@ def run_benchmark(
         request = EditRequest("saliency-up", rgb, mask, None, EditParams(steps=steps))
         gradient = gradient_agreement(model, request, samples=4)
 
+    # 8. one iteration at chain depth N/2, with and without checkpointing: passes, seconds, peak memory, and the
+    #    memory model's prediction beside the measured peak
+    iteration = None
+    if "iteration" in parts:
+        from gencurve_desktop.engine.iteration_bench import iteration_memory
+
+        log("one edit iteration, with and without checkpointing")
+        iteration = [iteration_memory(model, (rows, cols), steps, steps // 2, task) for task in BENCH_TASKS]
+
     return {
         "device": device_name(dev),
         "model": model.model_id,
@@ -209,6 +218,7 @@ def run_benchmark(
         "edit_total_iterations": edit_total_s[3] if edit_total_s else None,
         "gradient_cosine": _round(gradient["backprop"]["cosine_min"], 4) if gradient else None,
         "gradient_cosine_linearised": _round(gradient["linearised"]["cosine_mean"], 4) if gradient else None,
+        "iteration": iteration,
         "peak_memory_mb": round(peak_memory_mb(dev), 1),
         "torch": torch.__version__,
     }

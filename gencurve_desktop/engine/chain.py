@@ -39,13 +39,18 @@ def generate_blended(model, x_T, orig: torch.Tensor, blend: torch.Tensor, schedu
     return torch.stack(out), x
 
 
+def _blends_at(schedule, t_blend: int | None, m: int) -> bool:
+    """Whether the chain blends with the original at trajectory index m (never when ``t_blend`` is None: the
+    paper's every-k schedule, where only x_T is blended, every k iterations, outside the differentiable chain)."""
+    return t_blend is not None and bool(schedule.timesteps[m] >= t_blend)
+
+
 def _generate_to(model, orig, blend, schedule, t_blend, n: int, x_T: torch.Tensor) -> torch.Tensor:
-    """x_T -> x_t at trajectory index n with the localised blend, differentiably (the "backprop" gradient)."""
-    ts = schedule.timesteps
-    x = (1 - blend) * orig[0:1] + blend * x_T if ts[0] >= t_blend else x_T
+    """x_T -> x_t at trajectory index n (blended at t >= t_blend unless it is None), differentiably."""
+    x = (1 - blend) * orig[0:1] + blend * x_T if _blends_at(schedule, t_blend, 0) else x_T
     for m in range(n):
         x = ddim.generate_step(model, x, schedule, m)
-        if ts[m + 1] >= t_blend:
+        if _blends_at(schedule, t_blend, m + 1):
             x = (1 - blend) * orig[m + 1 : m + 2] + blend * x
     return x
 
@@ -61,21 +66,25 @@ def grad_full(loss_at, model, orig, blend, schedule, t_blend, n, x_T) -> tuple[t
         return torch.func.grad_and_value(through_chain)(x_T.detach())
 
 
-def grad_checkpointed(loss_at, model, orig, blend, schedule, t_blend, n, x_T) -> tuple[torch.Tensor, torch.Tensor]:
-    """dL/dx_T and L through the chain x_T -> x_t, recomputing each DDIM step's activations in the backward pass."""
-    from torch.utils.checkpoint import checkpoint as recompute
+def grad_checkpointed(
+    loss_at, model, orig, blend, schedule, t_blend, n, x_T, checkpointing: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """dL/dx_T and L through the chain x_T -> x_t; with ``checkpointing`` each DDIM step's activations are
+    recomputed in the backward pass (memory: one step's), else all are kept (faster when they fit).
 
-    ts = schedule.timesteps
+    The chain's attention runs on the fused kernels; only the loss's forward-mode JVP (``tasks.rate``) needs the
+    math kernel, and it asks for it itself."""
+    from torch.utils.checkpoint import checkpoint as recompute
 
     def step(x: torch.Tensor, m: int) -> torch.Tensor:
         x = ddim.generate_step(model, x, schedule, m)
-        return (1 - blend) * orig[m + 1 : m + 2] + blend * x if ts[m + 1] >= t_blend else x
+        return (1 - blend) * orig[m + 1 : m + 2] + blend * x if _blends_at(schedule, t_blend, m + 1) else x
 
     x0 = x_T.detach().requires_grad_(True)
-    with torch.enable_grad(), ad_attention():
-        x = (1 - blend) * orig[0:1] + blend * x0 if ts[0] >= t_blend else x0
+    with torch.enable_grad():
+        x = (1 - blend) * orig[0:1] + blend * x0 if _blends_at(schedule, t_blend, 0) else x0
         for m in range(n):
-            x = recompute(step, x, m, use_reentrant=False)
+            x = recompute(step, x, m, use_reentrant=False) if checkpointing else step(x, m)
         loss = loss_at(x)
         (grad,) = torch.autograd.grad(loss, x0)
     return grad, loss.detach()

@@ -13,6 +13,7 @@ import torch
 
 from gencurve_desktop.engine.cancel import CancelToken, ProgressFn, checkpoint, no_progress
 from gencurve_desktop.engine.models import DiffusionModel
+from gencurve_desktop.engine.precision import computing
 from gencurve_desktop.errors import BadInputError
 
 
@@ -52,7 +53,7 @@ def predict_eps(model: DiffusionModel, x: torch.Tensor, t: torch.Tensor, alpha: 
     ``x``: B x 4 x h x w (any float dtype), ``t``: (B,) timesteps, ``alpha``: (B,) alpha-bar. Returns x.dtype.
     """
     cond = model.empty_cond.expand(x.shape[0], -1, -1)
-    out = model.unet(x.to(model.dtype), t.to(model.device), encoder_hidden_states=cond).sample.to(x.dtype)
+    out = model.unet(x.to(model.weight_dtype), t.to(model.device), encoder_hidden_states=cond).sample.to(x.dtype)
     if model.prediction_type == "epsilon":
         return out
     if model.prediction_type == "v_prediction":
@@ -92,7 +93,8 @@ def invert(
     for i in range(n):
         checkpoint(cancel)
         t_eval = ts[max(i - 1, 0)].reshape(1)
-        eps = predict_eps(model, x, t_eval, alphas[i].reshape(1))
+        with computing(model, "inversion"):
+            eps = predict_eps(model, x, t_eval, alphas[i].reshape(1))
         x = ddim_step(x, eps, alphas[i], alphas[i + 1])
         out.append(x[0])
         progress("invert", i + 1, n)
@@ -105,7 +107,8 @@ def generate_step(model: DiffusionModel, x: torch.Tensor, schedule: Schedule, n:
     a_from = schedule.alphas[n]
     a_to = schedule.alphas[n + 1] if n + 1 < len(schedule) else torch.tensor(1.0, dtype=torch.float64)
     t = schedule.timesteps[n].reshape(1).expand(x.shape[0])
-    eps = predict_eps(model, x, t, a_from.reshape(1).expand(x.shape[0]))
+    with computing(model, "chain"):
+        eps = predict_eps(model, x, t, a_from.reshape(1).expand(x.shape[0]))
     return ddim_step(x, eps, a_from, a_to)
 
 

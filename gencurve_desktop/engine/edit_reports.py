@@ -24,6 +24,7 @@ class EditProgress:
     preview: np.ndarray | None = None
     sample: tuple | None = None  # ((row, col), channel, trajectory index n) the loss was taken at
     x_T: torch.Tensor | None = field(default=None, repr=False)  # the x_T the loss and gradient were taken at
+    gradient: torch.Tensor | None = field(default=None, repr=False)  # dL/dx_T there: what the Adam step used
     phase: str = "iterations"  # inverting | curves | iterations | report | decoding
 
 
@@ -73,6 +74,10 @@ class EditResult:
     #: trajectory (what the loss saw), kept for diagnosis
     measured_cells: int = 0
     trajectory_figures: dict = field(default_factory=dict)
+    #: the dtype each part computed in (engine/precision.py), and how many iterations checkpointed their chain
+    #: (engine/memory.py: only when keeping every step's activations would not fit)
+    precision: dict = field(default_factory=dict)
+    checkpointed_iterations: int = 0
 
     @property
     def title(self) -> str:

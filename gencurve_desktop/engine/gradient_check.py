@@ -59,12 +59,14 @@ def gradient_agreement(model: DiffusionModel, request: EditRequest, samples: int
         feats = None
         if task.startswith("saliency") or task == "blend":
             with torch.no_grad():
-                feats = [f.detach() for f in decoder_features(model, orig[n : n + 1], t)]
+                feats = [f.detach() for f in decoder_features(model, orig[n : n + 1], t, p.features)]
         target = 0.5 if task == "transfer" else None  # a fixed reference value is enough to compare directions
         loss_at = functools.partial(
-            task_loss, task, model, t=t, cell=cell, channel=channel, target=target, lam=p.lam, features_orig=feats
-        )
-        chain = (loss_at, model, orig, blend, schedule, p.t_blend, n, x_T)
+            task_loss, task, model, t=t, cell=cell, channel=channel, target=target, lam=p.lam, features_orig=feats,
+            features=p.features,
+        )  # fmt: skip
+        t_blend = p.t_blend if p.blend_schedule == "every-step" else None  # every-k: the chain is unblended
+        chain = (loss_at, model, orig, blend, schedule, t_blend, n, x_T)
         timed = {}
         schemes = (
             ("full", functools.partial(grad_full, *chain)),

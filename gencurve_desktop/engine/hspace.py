@@ -8,6 +8,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from gencurve_desktop.engine.models import DiffusionModel
+from gencurve_desktop.engine.precision import computing
 
 
 def h_space(model: DiffusionModel, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -16,17 +17,18 @@ def h_space(model: DiffusionModel, x: torch.Tensor, t: torch.Tensor) -> torch.Te
     Runs only the U-Net's encoder half (time embedding, conv_in, down blocks, mid block).
     """
     unet = model.unet
-    sample = x.to(model.dtype)
+    sample = x.to(model.weight_dtype)
     timesteps = t.to(model.device).expand(sample.shape[0])
     cond = model.empty_cond.expand(sample.shape[0], -1, -1)
-    emb = unet.time_embedding(unet.get_time_embed(sample=sample, timestep=timesteps), None)
-    h = unet.conv_in(sample)
-    for block in unet.down_blocks:
-        if getattr(block, "has_cross_attention", False):
-            h, _ = block(hidden_states=h, temb=emb, encoder_hidden_states=cond)
-        else:
-            h, _ = block(hidden_states=h, temb=emb)
-    h = unet.mid_block(h, emb, encoder_hidden_states=cond)
+    with computing(model, "h-space"):
+        emb = unet.time_embedding(unet.get_time_embed(sample=sample, timestep=timesteps), None)
+        h = unet.conv_in(sample)
+        for block in unet.down_blocks:
+            if getattr(block, "has_cross_attention", False):
+                h, _ = block(hidden_states=h, temb=emb, encoder_hidden_states=cond)
+            else:
+                h, _ = block(hidden_states=h, temb=emb)
+        h = unet.mid_block(h, emb, encoder_hidden_states=cond)
     return h.to(x.dtype)
 
 
@@ -68,15 +70,15 @@ def vjp_columns(model: DiffusionModel, x: torch.Tensor, t: torch.Tensor, cotange
 
 def h_shape(model: DiffusionModel, latent_hw: tuple[int, int]) -> tuple[int, int, int]:
     """Shape (C', h', w') of h-space for a latent of (rows, cols)."""
-    x = torch.zeros(1, 4, *latent_hw, device=model.device, dtype=model.dtype)
+    x = torch.zeros(1, 4, *latent_hw, device=model.device, dtype=model.weight_dtype)
     with torch.no_grad():
         return tuple(h_space(model, x, torch.tensor([500], device=model.device)).shape[1:])
 
 
 def warm_up(model: DiffusionModel) -> None:
     """One tiny JVP and VJP, so torch.func's one-time set-up does not happen in the middle of a user's job."""
-    x = torch.zeros(1, 4, 8, 8, device=model.device, dtype=model.dtype)
+    x = torch.zeros(1, 4, 8, 8, device=model.device, dtype=model.weight_dtype)
     t = torch.tensor([500], device=model.device)
-    jvp_norms(model, x, t, torch.ones(1, *x.shape, device=model.device, dtype=model.dtype))
-    u = torch.ones(1, *((1,) + h_shape(model, (8, 8))), device=model.device, dtype=model.dtype)
+    jvp_norms(model, x, t, torch.ones(1, *x.shape, device=model.device, dtype=model.weight_dtype))
+    u = torch.ones(1, *((1,) + h_shape(model, (8, 8))), device=model.device, dtype=model.weight_dtype)
     vjp_columns(model, x, t, u)

@@ -24,7 +24,9 @@ from gencurve_desktop.engine.edit_figures import MEASURED_CELLS, Figures, figure
 from gencurve_desktop.engine.edit_reports import PHASES, EditProgress, EditResult, announce
 from gencurve_desktop.engine.framing import LATENT_FACTOR, Framing, frame_for
 from gencurve_desktop.engine.masks import boundary_band, composite, feather_alpha, ring
+from gencurve_desktop.engine.memory import use_checkpointing
 from gencurve_desktop.engine.models import DiffusionModel
+from gencurve_desktop.engine.precision import dtypes_by_part
 from gencurve_desktop.engine.requests import EditParams, EditRequest
 from gencurve_desktop.engine.saliency import fluctuation
 from gencurve_desktop.engine.tasks import decoder_features, task_loss, uses_reference
@@ -117,6 +119,7 @@ class _Setup:
     ref: tuple[int, int] | None = None  # the reference pixel (x, y)
     ref_cell: tuple[int, int] | None = None
     ref_in_omega: bool = False
+    checkpointed: int = 0  # iterations whose chain was checkpointed (engine/memory.py: when it would not fit)
 
     @property
     def schedule(self) -> ddim.Schedule:
@@ -158,7 +161,10 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
     # 5. the starting trajectory and curves (shown at once), the optimiser's "before" figures, and the input's
     #    own, measured on its inversion path
     announce(on_progress, "curves", p.iterations)
-    traj, s_rates, ref_rates = _refresh(e, x_T, s_cell, None)
+    ref_rates = None
+    if e.has_ref and not e.ref_in_omega:  # q's curve on the image's own inversion path; it never changes
+        ref_rates = _curves(e, e.inverted, [e.ref_cell])[0]
+    traj, s_rates, ref_rates = _refresh(e, x_T, s_cell, ref_rates)
     announce(on_progress, "curves", p.iterations, e.timesteps, s_rates.mean(0), _mean(ref_rates))
     trajectory_before = _report(e, traj, s_rates, report_cells, ref_rates)
     before = _measure(e, request.image, measured_cells, e.inverted)
@@ -174,7 +180,7 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
         cell, channel, n = _sample(e, gen, s_rates)
         loss_at = _loss_at(e, cell, channel, n, ref_rates, features_orig)
         state = x_T.detach().clone()
-        value = _step(e, optimizer, x_T, loss_at, n, state, cache, x_T_cache, it)
+        value, gradient = _step(e, optimizer, x_T, loss_at, n, state, cache, x_T_cache, it)
         losses.append(value)
         preview = None
         if (it + 1) % p.refresh_every == 0 or it + 1 == p.iterations:
@@ -195,6 +201,7 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
                     preview,
                     (cell, channel, n),
                     state,
+                    gradient,
                 )
             )
     seconds_loop = time.perf_counter() - loop_start
@@ -235,6 +242,8 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
         mask=request.mask.copy(),
         loss_kind="true" if p.gradient == "backprop" else "linearised estimate",
         measured_cells=len(measured_cells),
+        precision=dtypes_by_part(model.dtype),
+        checkpointed_iterations=e.checkpointed,
         trajectory_figures={
             "curve_distance_before": trajectory_before.curve_distance,
             "curve_distance_after": trajectory_after.curve_distance,
@@ -304,8 +313,8 @@ def _curves(e: _Setup, traj: ddim.Trajectory, cells) -> np.ndarray:
 
 
 def _refresh(e: _Setup, x_T, s_cell, ref_rates):
-    """Regenerate x_T -> z0 with the localised modification and the curves of s (and of q: computed once when
-    q lies outside Ω, where the trajectory never changes; recomputed at every refresh when q is inside Ω)."""
+    """Regenerate x_T -> z0 with the localised modification and the curves of s (and of q when q lies inside Ω,
+    at every refresh; outside Ω q's curve is the inversion path's, computed once in step 5)."""
     traj_latents, z = generate_blended(e.model, x_T.detach(), e.orig, e.blend, e.schedule, e.p.t_blend, e.cancel)
     traj = ddim.Trajectory(z0=z, latents=traj_latents, schedule=e.schedule)
     recompute_ref = e.has_ref and (e.ref_in_omega or ref_rates is None)
@@ -348,17 +357,24 @@ def _loss_at(e: _Setup, cell, channel, n, ref_rates, features_orig: dict) -> Cal
     if e.task.startswith("saliency") or e.task == "blend":
         if n not in features_orig:
             with torch.no_grad():
-                features_orig[n] = [f.detach() for f in decoder_features(e.model, e.orig[n : n + 1], t)]
+                feats = decoder_features(e.model, e.orig[n : n + 1], t, e.p.features)
+                features_orig[n] = [f.detach() for f in feats]
         feats0 = features_orig[n]
     return functools.partial(
-        task_loss, e.task, e.model, t=t, cell=cell, channel=channel, target=target, lam=e.p.lam, features_orig=feats0
-    )
+        task_loss, e.task, e.model, t=t, cell=cell, channel=channel, target=target, lam=e.p.lam,
+        features_orig=feats0, features=e.p.features,
+    )  # fmt: skip
 
 
-def _step(e: _Setup, optimizer, x_T, loss_at, n, state, cache, x_T_cache, it) -> float:
+def _step(e: _Setup, optimizer, x_T, loss_at, n, state, cache, x_T_cache, it) -> tuple[float, torch.Tensor]:
     """The loss at x_t(x_T) and its gradient with respect to x_T (``e.p.gradient``), then one Adam step."""
     if e.p.gradient == "backprop":
-        grad_xT, loss = grad_checkpointed(loss_at, e.model, e.orig, e.blend, e.schedule, e.p.t_blend, n, state)
+        t_blend = e.p.t_blend if e.p.blend_schedule == "every-step" else None  # every-k: an unblended chain
+        keep_less = use_checkpointing(e.model, e.framing.latent_shape, n, e.task)  # only when the chain won't fit
+        e.checkpointed += int(keep_less)
+        grad_xT, loss = grad_checkpointed(
+            loss_at, e.model, e.orig, e.blend, e.schedule, t_blend, n, state, checkpointing=keep_less
+        )
     else:
         gains = ((1 - e.schedule.alphas) / (1 - e.schedule.alphas[0])).sqrt().float()
         grad_xT, loss = grad_linearised(loss_at, cache, gains, x_T_cache, n, state)
@@ -366,9 +382,9 @@ def _step(e: _Setup, optimizer, x_T, loss_at, n, state, cache, x_T_cache, it) ->
     if not np.isfinite(value) or not torch.isfinite(grad_xT).all():
         raise EditFailedError(f"the loss became {value} at iteration {it + 1}; try a lower learning rate")
     optimizer.zero_grad(set_to_none=False)
-    x_T.grad = grad_xT.to(x_T.dtype)
+    x_T.grad = grad_xT.to(x_T.dtype, copy=True)  # the optimiser zeroes .grad in place; grad_xT is reported
     optimizer.step()
-    return value
+    return value, grad_xT
 
 
 def _localise(e: _Setup, x_T: torch.Tensor) -> None:

@@ -12,9 +12,11 @@ where the speed cap is the batch beyond which this device gains nothing (measure
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
+import numpy as np
 import torch
 
 from gencurve_desktop.engine.models import DiffusionModel
@@ -88,3 +90,116 @@ def directions_per_call(
         return cap
     budget = USABLE_SHARE.get(dev, 0.5) * free
     return max(1, min(cap, int(budget // bytes_per_direction(model, latent_hw))))
+
+
+# -- one edit iteration ------------------------------------------------------------------------------------------
+#
+# An iteration of the ``backprop`` gradient at depth n runs the chain x_T -> x_t (n U-Net steps) with autograd on,
+# the loss at x_t (the rate's JVP through the encoder half; the saliency tasks add a whole-U-Net feature pass) and
+# the backward pass. What it holds at its peak is what autograd saves for the backward pass:
+#
+#     without checkpointing:  n * A_step(T) + A_loss(T)
+#     with checkpointing:     n * latent + A_step(T) + A_loss(T)   (each step's activations rebuilt one at a time)
+#
+# with T the latent's token count. A_step and A_loss are measured, not guessed: autograd's saved tensors are
+# counted (``saved_tensors_hooks``, those the result's graph still holds) on the real model at three small probe
+# sizes, and fitted as a + b T + c T² (the quadratic term is attention's scores, which only the JVP's math kernel
+# keeps; the constant is the time embedding and the text conditioning's keys and values).
+
+PROBE_SIDES = (8, 16, 32)
+_PROFILES: dict[tuple[int, str], tuple[tuple[float, ...], tuple[float, ...]]] = {}
+
+
+def saved_bytes(fn, exclude: torch.nn.Module | None = None) -> int:
+    """Bytes of the distinct tensors autograd saves for the backward pass of ``fn()``'s result and still holds
+    when it returns (saved for parts of the graph that are already dropped, like a JVP's primal, is not counted;
+    nor are the parameters of ``exclude``, which are held anyway)."""
+    import weakref
+
+    saved: list[weakref.ref] = []
+    held = {p.untyped_storage().data_ptr() for p in exclude.parameters()} if exclude is not None else set()
+
+    def pack(t: torch.Tensor):
+        if isinstance(t, torch.Tensor) and t.device.type != "meta":
+            try:
+                saved.append(weakref.ref(t))
+            except TypeError:
+                pass
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        result = fn()
+    gc.collect()
+    storages: dict[int, int] = {}
+    for ref in saved:
+        t = ref()
+        if t is None:
+            continue
+        try:
+            storage = t.untyped_storage()
+            ptr = storage.data_ptr()
+        except (RuntimeError, NotImplementedError):  # tensor subclasses (functorch wrappers) without a storage
+            continue
+        if ptr and ptr not in held:
+            storages[ptr] = max(storages.get(ptr, 0), storage.nbytes())
+    del result
+    return sum(storages.values())
+
+
+def _fit(sides: tuple[int, ...], values: tuple[int, ...]) -> tuple[float, float, float]:
+    """(a, b, c) of a + b T + c T² through the three probes (T = side²)."""
+    tokens = [s * s for s in sides]
+    a, b, c = np.linalg.solve(np.array([[1.0, t, t * t] for t in tokens]), np.array(values, dtype=np.float64))
+    return float(a), float(b), float(max(c, 0.0))
+
+
+def _profile(model: DiffusionModel, task: str):
+    """The fitted (A_step, A_loss) coefficients of ``model`` for ``task``'s loss kind (cached)."""
+    from gencurve_desktop.engine import ddim
+    from gencurve_desktop.engine.tasks import decoder_features, feature_distance, rate
+
+    kind = "features" if task in ("saliency-up", "saliency-down", "blend") else "rate"
+    key = (id(model.unet), kind)
+    if key not in _PROFILES:
+        schedule = ddim.make_schedule(model, 2)
+        t = schedule.timesteps[:1].to(model.device)
+        steps, losses = [], []
+        for side in PROBE_SIDES:
+            x = torch.zeros(1, 4, side, side, device=model.device).requires_grad_(True)
+            with torch.enable_grad():
+                steps.append(saved_bytes(lambda x=x: ddim.generate_step(model, x, schedule, 0), model.unet))
+
+                def loss(x=x):
+                    value = rate(model, x, t, (side // 2, side // 2), 0)
+                    if kind == "features":
+                        feats = decoder_features(model, x, t)
+                        value = value + feature_distance("cosine", feats, [f.detach() for f in feats])
+                    return value
+
+                losses.append(saved_bytes(loss, model.unet))
+        _PROFILES[key] = (_fit(PROBE_SIDES, tuple(steps)), _fit(PROBE_SIDES, tuple(losses)))
+    return _PROFILES[key]
+
+
+def iteration_bytes(
+    model: DiffusionModel, latent_hw: tuple[int, int], depth: int, task: str, checkpointing: bool
+) -> int:
+    """Predicted activation bytes one edit iteration at chain depth ``depth`` holds at its peak (module notes)."""
+    (a_s, b_s, c_s), (a_l, b_l, c_l) = _profile(model, task)
+    tokens = latent_hw[0] * latent_hw[1]
+    step = a_s + b_s * tokens + c_s * tokens**2
+    loss = a_l + b_l * tokens + c_l * tokens**2
+    latent = 4 * tokens * 4  # one float32 latent
+    return int((depth * latent + step if checkpointing else depth * step) + loss)
+
+
+def use_checkpointing(
+    model: DiffusionModel, latent_hw: tuple[int, int], depth: int, task: str, free: int | None = None
+) -> bool:
+    """Checkpoint the chain only when keeping every step's activations would not fit in the usable share of the
+    device's free memory (measured now when not given)."""
+    free = free_bytes(model.device) if free is None else free
+    if free is None:
+        return True
+    budget = USABLE_SHARE.get(model.device.type, 0.5) * free
+    return iteration_bytes(model, latent_hw, depth, task, checkpointing=False) > budget

@@ -18,6 +18,7 @@ import torch
 
 from gencurve_desktop.engine.cancel import ProgressFn, no_progress
 from gencurve_desktop.engine.devices import resolve_device, resolve_dtype
+from gencurve_desktop.engine.precision import weight_dtype
 from gencurve_desktop.engine.model_budget import check_model_budget
 from gencurve_desktop.engine.model_limits import (
     MAX_TOKENS,
@@ -48,7 +49,7 @@ class DiffusionModel:
     scheduler: object  # a diffusers DDIMScheduler
     empty_cond: torch.Tensor  # text encoder output for "" (1 x 77 x D), computed once
     device: torch.device
-    dtype: torch.dtype  # U-Net dtype; the VAE always runs in float32
+    dtype: torch.dtype  # the working dtype (engine/precision.py); the VAE always runs in float32
     random_weights: bool = False
     note: str = ""  # one line on the weights: "demo: random weights", "mini: small model trained on 14 photos"
     prediction_source: str = "the model's scheduler config"  # why prediction_type is what it is
@@ -56,6 +57,11 @@ class DiffusionModel:
     @property
     def prediction_type(self) -> str:
         return self.scheduler.config.prediction_type
+
+    @property
+    def weight_dtype(self) -> torch.dtype:
+        """The U-Net's weights' dtype: float32 under a half working dtype (autocast runs the half parts)."""
+        return weight_dtype(self.dtype)
 
     @property
     def scaling_factor(self) -> float:
@@ -274,8 +280,9 @@ def _assemble(source: str, parts: dict, device: torch.device, dtype: torch.dtype
     else:
         ids = empty_prompt_ids(tokenizer, text_encoder)
     empty = text_encoder(ids)[0]
-    # 2. move: U-Net in the working dtype, VAE in float32 (decoding in half precision can overflow)
-    unet.to(device=device, dtype=dtype)
+    # 2. move: U-Net weights in float32 under a half working dtype (engine/precision.py runs each part in half
+    #    or float32 by autocast), VAE in float32 (decoding in half precision can overflow)
+    unet.to(device=device, dtype=weight_dtype(dtype))
     if dtype in (torch.float16, torch.bfloat16):
         _group_norms_in_float32(unet)
     vae.to(device=device, dtype=torch.float32)
@@ -284,7 +291,7 @@ def _assemble(source: str, parts: dict, device: torch.device, dtype: torch.dtype
         unet=unet,
         vae=vae,
         scheduler=parts["scheduler"],
-        empty_cond=empty.to(device=device, dtype=dtype),
+        empty_cond=empty.to(device=device, dtype=weight_dtype(dtype)),
         device=device,
         dtype=dtype,
         random_weights=random_weights,

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 TASKS = ("transfer", "remove", "saliency-up", "saliency-down", "blend")
 GRADIENTS = ("backprop", "linearised")
+BLEND_SCHEDULES = ("every-k", "every-step")
+FEATURE_TERMS = ("cosine", "rms")
 SALIENCY_TASKS = ("saliency-up", "saliency-down", "blend")
 MAX_SEED = 2**63 - 1
 
@@ -96,6 +98,28 @@ PARAMS: tuple[Param, ...] = (
         "feature-alignment weight of the saliency tasks",
         "λ (features)",
         SALIENCY_TASKS,
+    ),
+    Param(
+        "features",
+        "--features",
+        str,
+        "cosine",
+        help="the saliency tasks' feature term: cosine (DragonDiffusion: 1 - cosine similarity of the decoder's"
+        " up-blocks 1 and 2, per position) or rms (RMS difference of every up-block but the last); docs/method.md",
+        label="Feature term",
+        tasks=SALIENCY_TASKS,
+        choices=FEATURE_TERMS,
+    ),
+    Param(
+        "blend_schedule",
+        "--blend-schedule",
+        str,
+        "every-k",
+        help="the localised modification: every-k (the paper: x_T is blended with the original every k iterations"
+        " and the output generated with the blend at t >= t_blend) or every-step (also inside every loss's"
+        " differentiable chain); docs/method.md",
+        label="Blend schedule",
+        choices=BLEND_SCHEDULES,
     ),
     Param(
         "erode_px",

@@ -34,6 +34,8 @@ class EditParams:
     t_min: int = BY_NAME["t_min"].default  # losses and sampling use t >= t_min
     t_blend: int = BY_NAME["t_blend"].default  # localised modification at t >= t_blend
     lam: float = BY_NAME["lam"].default  # feature-alignment weight (saliency tasks)
+    features: str = BY_NAME["features"].default  # cosine (DragonDiffusion) | rms: engine/tasks.py
+    blend_schedule: str = BY_NAME["blend_schedule"].default  # every-k (paper) | every-step: engine/chain.py
     erode_px: int = BY_NAME["erode_px"].default  # blend: band width inside the mask boundary, image pixels
     feather_px: int = BY_NAME["feather_px"].default  # composite: feather width outside the mask, image pixels
     steps: int = 50  # DDIM steps N
