@@ -19,6 +19,7 @@ def add_arguments(p: argparse.ArgumentParser, single: bool = True) -> None:
         p.add_argument("-o", "--output", required=True, help=f"edited image ({', '.join(IMAGE_OUTPUTS)})")
         p.add_argument("--project", help="also write an OpenRaster project (.ora) with the original and the edit")
         p.add_argument("--overwrite", action="store_true", help="allow -o / --project to replace an input file")
+        p.add_argument("--quality", type=int, help="JPEG / WebP / AVIF / HEIC quality 1-100 (default 95; JPEG 4:4:4)")
     add_options(p, EDIT_OPTIONS, required=("task",) if single else ())
 
 

@@ -20,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     pe.add_argument("--mask", action="store_true", help="export the project's mask (PNG) instead")
     pe.add_argument("--alpha", action="store_true", help="keep transparency (PNG, WebP, TIFF) instead of white")
     pe.add_argument("--overwrite", action="store_true", help="allow -o to replace the project file itself")
+    pe.add_argument("--quality", type=int, help="JPEG / WebP / AVIF / HEIC quality 1-100 (default 95; JPEG 4:4:4)")
 
 
 def run(args: argparse.Namespace, progress) -> dict:
@@ -27,6 +28,6 @@ def run(args: argparse.Namespace, progress) -> dict:
     from gencurve_desktop.commands.project import ProjectExportRequest, ProjectInfoRequest, project_export, project_info
 
     if args.project_command == "export":
-        request = ProjectExportRequest(args.file, args.output, args.mask, args.alpha, args.overwrite)
+        request = ProjectExportRequest(args.file, args.output, args.mask, args.alpha, args.overwrite, args.quality)
         return project_export(request).to_json()
     return project_info(ProjectInfoRequest(args.file)).to_json()

@@ -62,6 +62,7 @@ class EditFiles:
     params: EditParams = EditParams(preview_every=0)
     project: str | None = None
     overwrite: bool = False  # -o / --project may replace an input file
+    quality: int | None = None  # lossy outputs' quality, 1-100 (default 95)
 
     @classmethod
     def from_options(cls, values: Mapping[str, object]) -> EditFiles:
@@ -83,6 +84,7 @@ class EditFiles:
             params=params,
             project=str(values["project"]) if values.get("project") else None,
             overwrite=bool(values.get("overwrite", False)),
+            quality=values.get("quality"),
         )
 
 
@@ -121,7 +123,7 @@ def run_edit(
     together (both or neither)."""
     from gencurve_desktop.commands.project import project_document
     from gencurve_desktop.document.atomic import write_together
-    from gencurve_desktop.document.images import IMAGE_OUTPUTS, image_writer, load_mask, load_rgb
+    from gencurve_desktop.document.images import IMAGE_OUTPUTS, check_quality, image_writer, load_mask, load_photo
     from gencurve_desktop.document.ora import ora_bytes
 
     inputs = (request.image, request.mask)
@@ -129,15 +131,16 @@ def run_edit(
     project = check_output(request.project, (".ora",), inputs, request.overwrite) if request.project else None
     if project is not None and Path(os.path.abspath(project)) == Path(os.path.abspath(out)):
         raise BadInputError(f"{project}: the project and the image output must be different files")
-    rgb = load_rgb(request.image)
+    check_quality(request.quality)
+    rgb, metadata = load_photo(request.image)
     mask = load_mask(request.mask, (rgb.shape[1], rgb.shape[0]))
     edit = EditRequest(request.task, rgb, mask, request.ref, request.params)
     edit.validate()
     loaded = model(progress)
     result = compute_edit(loaded, edit, lambda ev: progress(f"edit: {ev.phase}", ev.iteration, ev.total), cancel)
-    writes = [(out, image_writer(result.image, out))]
+    writes = [(out, image_writer(result.image, out, metadata, request.quality))]  # profile, EXIF, XMP, DPI kept
     if project is not None:
-        data = ora_bytes(project_document(rgb, result))
+        data = ora_bytes(project_document(rgb, result, metadata))
         writes.append((project, lambda f: f.write(data)))
     write_together(writes)
     return EditReport(result, out, project)

@@ -16,13 +16,13 @@ if TYPE_CHECKING:
     from gencurve_desktop.engine.edit_reports import EditResult
 
 
-def project_document(rgb: np.ndarray, result: EditResult) -> Document:
-    """The original and the edit as two layers, with the edit's provenance."""
+def project_document(rgb: np.ndarray, result: EditResult, metadata=None) -> Document:
+    """The original and the edit as two layers, with the edit's provenance and the photo's ``metadata``."""
     from gencurve_desktop.document.changes import AddEdit
     from gencurve_desktop.document.document import Document, EditRecord
     from gencurve_desktop.document.layers import Layer
 
-    doc = Document.from_image(rgb)
+    doc = Document.from_image(rgb, metadata=metadata)
     record = EditRecord(result.provenance(), result.mask)
     AddEdit(Layer.from_rgb(result.title, result.image), record).apply(doc)
     doc.mask = result.mask.copy()
@@ -121,6 +121,7 @@ class ProjectExportRequest:
     mask: bool = False  # the project's mask (PNG) instead of the merged image
     alpha: bool = False  # keep transparency (PNG, WebP, TIFF) instead of flattening over white
     overwrite: bool = False  # -o may replace the project file itself
+    quality: int | None = None  # JPEG / WebP / AVIF / HEIC quality, 1-100 (default 95)
 
 
 @dataclass(frozen=True)
@@ -148,5 +149,5 @@ def project_export(request: ProjectExportRequest) -> ProjectExport:
     if request.mask:
         export_mask(doc, out)
     else:
-        export_merged(doc, out, alpha=request.alpha)
+        export_merged(doc, out, alpha=request.alpha, quality=request.quality)
     return ProjectExport(out, tuple(doc.size), bool(request.alpha and not request.mask))

@@ -11,6 +11,7 @@ import numpy as np
 
 from gencurve_desktop.document.blend import KRITA, Rendering, is_supported
 from gencurve_desktop.document.layers import Group, Layer, composite, new_id
+from gencurve_desktop.document.metadata import PhotoMetadata
 from gencurve_desktop.errors import BadInputError
 
 SCHEMA_VERSION = 1
@@ -49,15 +50,17 @@ class Document:
     extra_image_attrs: dict[str, str] = field(default_factory=dict)
     # what loading had to change (e.g. unsafe or repeated ids renamed), one line each; never saved
     load_notes: list[str] = field(default_factory=list)
+    # the photo's ICC profile, EXIF, XMP and DPI, written back on export and into the .ora (document/metadata.py)
+    metadata: PhotoMetadata | None = None
 
     def __post_init__(self) -> None:
         if self.mask is None:
             self.mask = np.zeros((self.size[1], self.size[0]), bool)
 
     @classmethod
-    def from_image(cls, rgb: np.ndarray, name: str = "Original") -> Document:
-        """A new document whose only layer is the photo ``rgb`` (H x W x 3 uint8)."""
-        doc = cls(size=(rgb.shape[1], rgb.shape[0]))
+    def from_image(cls, rgb: np.ndarray, name: str = "Original", metadata: PhotoMetadata | None = None) -> Document:
+        """A new document whose only layer is the photo ``rgb`` (H x W x 3 uint8), keeping its ``metadata``."""
+        doc = cls(size=(rgb.shape[1], rgb.shape[0]), metadata=metadata)
         doc.layers.append(Layer.from_rgb(name, rgb))
         return doc
 

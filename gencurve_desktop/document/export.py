@@ -11,29 +11,34 @@ from gencurve_desktop.document.document import Document
 from gencurve_desktop.document.images import save_image_atomic
 from gencurve_desktop.errors import BadInputError
 
+#: Export formats and their fixed options; lossy ones take ``quality`` (default 95; JPEG 4:4:4, images.py).
 EXPORT_FORMATS = {
     ".png": {},
-    ".jpg": {"quality": 95},
-    ".jpeg": {"quality": 95},
-    ".webp": {"quality": 95},
+    ".jpg": {},
+    ".jpeg": {},
+    ".webp": {},
     ".tif": {"compression": "tiff_deflate"},
     ".tiff": {"compression": "tiff_deflate"},
+    ".avif": {},
+    ".heic": {},
+    ".heif": {},
 }
 
 
 #: Formats that keep transparency (``alpha=True``); JPEG has no alpha channel.
-ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
+ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff", ".avif")
 
 
-def export_merged(doc: Document, path: str | os.PathLike, alpha: bool = False) -> None:
-    """Write the merged image; the format follows the extension. ``alpha`` keeps transparency (PNG, WebP, TIFF)
-    instead of flattening over white."""
+def export_merged(doc: Document, path: str | os.PathLike, alpha: bool = False, quality: int | None = None) -> None:
+    """Write the merged image; the format follows the extension, with the photo's ICC profile, EXIF, XMP and DPI
+    where the format holds them. ``alpha`` keeps transparency (PNG, WebP, TIFF, AVIF) instead of flattening over
+    white; ``quality`` (1-100, default 95) applies to JPEG, WebP, AVIF and HEIC."""
     suffix = Path(path).suffix.lower()
     if suffix not in EXPORT_FORMATS:
-        raise BadInputError(f"{path}: export as .png, .jpg, .webp or .tif")
+        raise BadInputError(f"{path}: export as .png, .jpg, .webp, .tif, .avif or .heic")
     if alpha and suffix not in ALPHA_FORMATS:
         raise BadInputError(f"{path}: {suffix} has no transparency; export as .png, .webp or .tif to keep it")
-    save_image_atomic(doc.composite(alpha=alpha), path, **EXPORT_FORMATS[suffix])
+    save_image_atomic(doc.composite(alpha=alpha), path, doc.metadata, quality, **EXPORT_FORMATS[suffix])
 
 
 def export_mask(doc: Document, path: str | os.PathLike) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from gencurve_desktop.document.atomic import check_target, write_atomic
+from gencurve_desktop.document.metadata import PhotoMetadata, read_metadata, to_rgb_space
 from gencurve_desktop.document.safe_files import check_regular
 from gencurve_desktop.errors import BadInputError, OutOfMemoryError
 
@@ -43,8 +44,22 @@ def _check_file(p: Path) -> None:
         raise BadInputError(f"{p}: the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
 
 
-def _read(path: str | os.PathLike, convert) -> np.ndarray:
+def _register_heif() -> None:
+    """HEIC/HEIF (what phones save) through pillow-heif, when it is installed; AVIF is Pillow's own."""
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:
+        pass
+
+
+_register_heif()
+
+
+def _read(path: str | os.PathLike, convert, keep: list | None = None) -> np.ndarray:
     """The one image-reading policy: ``convert(image)`` gives the array, or the file is refused with one line.
+    ``keep``: a list that receives the file's :class:`PhotoMetadata` (profile, EXIF, XMP, DPI).
 
     Whatever Pillow raises while opening, decoding, reading EXIF, transposing or converting (damaged EXIF,
     unimplemented formats or modes, truncation) becomes :class:`BadInputError`; its warnings never reach stderr.
@@ -65,9 +80,13 @@ def _read(path: str | os.PathLike, convert) -> np.ndarray:
                 opened.seek(0)  # animated images: the first frame
                 opened.load()
                 orientation = _orientation(opened)
+                meta = read_metadata(opened)
                 im = opened.copy()  # detached from the file, which is closed here
             for transpose in ORIENTATION.get(orientation, []):
                 im = im.transpose(transpose)
+            im, meta = to_rgb_space(im, meta)
+            if keep is not None:
+                keep.append(meta)
             return convert(_to_8bit(im))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadInputError(
@@ -154,6 +173,14 @@ def load_rgb(path: str | os.PathLike) -> np.ndarray:
     return _read(path, _rgb_array)
 
 
+def load_photo(path: str | os.PathLike) -> tuple[np.ndarray, PhotoMetadata]:
+    """:func:`load_rgb` and what the file carries besides the pixels (ICC profile, EXIF with orientation 1, XMP,
+    DPI), to be written back on export (:mod:`gencurve_desktop.document.metadata`)."""
+    keep: list[PhotoMetadata] = []
+    rgb = _read(path, _rgb_array, keep)
+    return rgb, keep[0]
+
+
 def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None) -> np.ndarray:
     """Read a mask as an H x W bool array: white (>= 128) is the region (DESIGN §5).
 
@@ -174,23 +201,50 @@ def load_grey(path: str | os.PathLike, size: tuple[int, int] | None = None) -> n
     return grey
 
 
-#: Extensions an edited or exported RGB image may be written as.
-IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+#: Extensions an edited or exported RGB image may be written as (HEIC when pillow-heif is installed).
+IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".avif", ".heic", ".heif")
+#: Lossy formats' settings: JPEG at quality 95 with no chroma subsampling (4:4:4), as editors export photos.
+LOSSY_DEFAULTS = {"JPEG": {"quality": 95, "subsampling": 0}, "WEBP": {"quality": 95}, "AVIF": {"quality": 95},
+                  "HEIF": {"quality": 95}}  # fmt: skip
+DEFAULT_QUALITY = 95
 
 
-def image_writer(pixels: np.ndarray, path: str | os.PathLike, **save_kwargs):
-    """A function that writes ``pixels`` into a binary file in the format of ``path``'s extension."""
+def check_quality(quality: int | None) -> None:
+    """A lossy quality must be 1..100 (None: the default)."""
+    if quality is not None and not (isinstance(quality, int) and 1 <= quality <= 100):
+        raise BadInputError(f"--quality must be in 1..100, got {quality}")
+
+
+def image_writer(
+    pixels: np.ndarray,
+    path: str | os.PathLike,
+    metadata: PhotoMetadata | None = None,
+    quality: int | None = None,
+    **save_kwargs,
+):
+    """A function that writes ``pixels`` into a binary file in the format of ``path``'s extension, with the
+    photo's ``metadata`` (profile, EXIF, XMP, DPI where the format holds them) and the lossy ``quality``."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or fmt not in Image.SAVE:
         raise BadInputError(f"{path}: cannot write images as {path.suffix!r}")
+    check_quality(quality)
     image = Image.fromarray(pixels)
     if fmt == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
-    return lambda f: image.save(f, format=fmt, **save_kwargs)
+    options = {**LOSSY_DEFAULTS.get(fmt, {}), **(metadata.save_options(fmt) if metadata else {}), **save_kwargs}
+    if quality is not None and fmt in LOSSY_DEFAULTS:
+        options["quality"] = quality
+    return lambda f: image.save(f, format=fmt, **options)
 
 
-def save_image_atomic(pixels: np.ndarray, path: str | os.PathLike, **save_kwargs) -> None:
+def save_image_atomic(
+    pixels: np.ndarray,
+    path: str | os.PathLike,
+    metadata: PhotoMetadata | None = None,
+    quality: int | None = None,
+    **save_kwargs,
+) -> None:
     """Write an image through a temporary file in the same folder, fsync, then replace: never half-written."""
     path = check_target(path)
-    write_atomic(path, image_writer(pixels, path, **save_kwargs))
+    write_atomic(path, image_writer(pixels, path, metadata, quality, **save_kwargs))

@@ -16,6 +16,7 @@ import json
 import os
 import warnings
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from gencurve_desktop.document.atomic import check_target, write_atomic
 from gencurve_desktop.document.document import SCHEMA_VERSION, Document, EditRecord
 from gencurve_desktop.document.images import MAX_IMAGE_PIXELS
 from gencurve_desktop.document.layers import new_id
+from gencurve_desktop.document.metadata import PhotoMetadata, read_metadata
 from gencurve_desktop.document.ora_stack import GC, read_tree, stack_xml
 from gencurve_desktop.document.safe_files import check_document_budget, read_regular, safe_name
 from gencurve_desktop.errors import BadInputError
@@ -42,9 +44,16 @@ THUMBNAIL_SIDE = 256
 # ----------------------------------------------------------------------------------------------- writing
 
 
-def _png_bytes(pixels: np.ndarray) -> bytes:
+def _png_bytes(pixels: np.ndarray, metadata: PhotoMetadata | None = None, everything: bool = False) -> bytes:
+    """PNG bytes; with ``metadata`` the photo's ICC profile (every layer), and with ``everything`` its EXIF, XMP
+    and DPI too (mergedimage.png, where other editors and GenCurve read them back)."""
     buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, "PNG", compress_level=4)
+    options = {}
+    if metadata is not None:
+        options = metadata.save_options("PNG") if everything else (
+            {"icc_profile": metadata.icc_profile} if metadata.icc_profile else {}
+        )
+    Image.fromarray(pixels).save(buf, "PNG", compress_level=4, **options)
     return buf.getvalue()
 
 
@@ -82,8 +91,8 @@ def ora_bytes(doc: Document) -> bytes:
         deflate = zipfile.ZIP_DEFLATED
         zf.writestr("stack.xml", stack_xml(doc, srcs), compress_type=deflate)
         for layer in doc.layers:
-            zf.writestr(srcs[layer.id], _png_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
-        zf.writestr("mergedimage.png", _png_bytes(merged), compress_type=zipfile.ZIP_STORED)
+            zf.writestr(srcs[layer.id], _png_bytes(layer.pixels, doc.metadata), compress_type=zipfile.ZIP_STORED)
+        zf.writestr("mergedimage.png", _png_bytes(merged, doc.metadata, True), compress_type=zipfile.ZIP_STORED)
         zf.writestr("Thumbnails/thumbnail.png", _png_bytes(np.asarray(thumb)), compress_type=zipfile.ZIP_STORED)
         zf.writestr(GENCURVE_DIR + "document.json", _document_json(doc), compress_type=deflate)
         zf.writestr(GENCURVE_DIR + "mask.png", _png_bytes(doc.mask.astype(np.uint8) * 255), compress_type=deflate)
@@ -188,6 +197,27 @@ def _decode_png(archive: _Archive, name: str, mode: str) -> np.ndarray:
         raise BadInputError(f"{archive.path}: image {name!r} is damaged or not an image ({e})") from None
 
 
+def _read_metadata(archive: _Archive, srcs: list[str]) -> PhotoMetadata | None:
+    """mergedimage.png's ICC profile, EXIF, XMP and DPI (read from its header chunks, pixels not decoded); the
+    bottom layer's profile when the merged image has none; None when neither says anything."""
+    found = None
+    for name in ["mergedimage.png"] + srcs[:1]:
+        if not name or not archive.has(name):
+            continue
+        try:
+            with Image.open(io.BytesIO(archive.read(name))) as im:
+                meta = read_metadata(im)
+        except BadInputError:
+            raise
+        except Exception:  # a damaged merged image is not needed: the layers are the document
+            continue
+        if found is None:
+            found = meta
+        elif found.icc_profile is None and meta.icc_profile is not None:
+            found = replace(found, icc_profile=meta.icc_profile)
+    return found if found is not None and found != PhotoMetadata() else None
+
+
 def _int_attr(el, name: str, path: Path, default: int | None = None, lo: int = -(2**20), hi: int = 2**20) -> int:
     raw = el.get(name)
     if raw is None:
@@ -251,12 +281,15 @@ def load_ora(path: str | os.PathLike) -> Document:
         layer.pixels = canvas
         doc.layers.append(layer)
 
-    # 3. GenCurve's own data, when present; then every id made safe and unique (ids become entry names on save)
+    # 3. the photo's profile and metadata, as mergedimage.png carries them (else the bottom layer's profile)
+    doc.metadata = _read_metadata(archive, [el.get("src") for el, *_ in entries])
+
+    # 4. GenCurve's own data, when present; then every id made safe and unique (ids become entry names on save)
     if archive.has(GENCURVE_DIR + "document.json"):
         _read_gencurve(archive, doc, len(entries))
     doc.load_notes = make_ids_safe(doc)
 
-    # 4. everything else another editor stored, kept for the next save
+    # 5. everything else another editor stored, kept for the next save
     ours = {"mimetype", "stack.xml", "mergedimage.png", "Thumbnails/thumbnail.png"}
     srcs = {_entry_key(el.get("src", "")) for el, *_ in entries}
     for name, info in archive.infos.items():

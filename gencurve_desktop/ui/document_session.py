@@ -21,13 +21,13 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from gencurve_desktop.document import recovery
 from gencurve_desktop.document.document import Document
 from gencurve_desktop.document.export import ALPHA_FORMATS, export_mask, export_merged
-from gencurve_desktop.document.images import load_rgb
+from gencurve_desktop.document.images import load_photo
 from gencurve_desktop.document.ora import load_ora, save_ora
 from gencurve_desktop.errors import GenCurveError
 from gencurve_desktop.settings import SettingsStore
 from gencurve_desktop.ui.commands import ChangeCommand
 
-IMAGE_FILTER = "Images and projects (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.ora)"
+IMAGE_FILTER = "Images and projects (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic *.heif *.avif *.ora)"
 MAX_RECENT = 8
 AUTOSAVE_DEBOUNCE_MS = 1500  # a snapshot follows every change (stroke, edit, layer change) this soon
 
@@ -152,7 +152,8 @@ class DocumentSession(QObject):
             if path.suffix.lower() == ".ora":
                 doc, project = load_ora(path), path
             else:
-                doc, project = Document.from_image(load_rgb(path)), None
+                rgb, metadata = load_photo(path)
+                doc, project = Document.from_image(rgb, metadata=metadata), None
         except GenCurveError as e:
             self.error.emit("Cannot open the file", str(e))
             return False
@@ -210,7 +211,7 @@ class DocumentSession(QObject):
     def export_image(self) -> None:
         start = self.last_dir() / f"{self.default_stem()}-edited.png"
         path, _ = QFileDialog.getSaveFileName(
-            self.window, "Export image", str(start), "Images (*.png *.jpg *.webp *.tif)"
+            self.window, "Export image", str(start), "Images (*.png *.jpg *.webp *.tif *.avif *.heic)"
         )
         if path:
             self._guard(lambda: export_merged(self.doc, path, alpha=self._keeps_alpha(path)), "Cannot export the image")

@@ -150,3 +150,13 @@ def test_atomic_save_failure_keeps_old_file(tmp_path, sample_rgb, monkeypatch):
         save_image_atomic(np.zeros_like(sample_rgb), out)
     assert out.read_bytes() == before
     assert [f.name for f in tmp_path.iterdir()] == ["o.png"]
+
+
+def test_a_damaged_or_non_rgb_profile_never_costs_the_picture(tmp_path):
+    """A profile LittleCMS cannot read is dropped: the pixels stay as they are, untagged."""
+    from gencurve_desktop.document.images import load_photo
+
+    rgb = np.full((8, 8, 3), 120, np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "broken.png", icc_profile=b"not a profile at all" * 10)
+    pixels, meta = load_photo(tmp_path / "broken.png")
+    assert np.array_equal(pixels, rgb) and meta.icc_profile is None
