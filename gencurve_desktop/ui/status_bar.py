@@ -23,6 +23,12 @@ def build_status_bar(window) -> None:
     window.model_notice.setObjectName("modelNotice")
     window.model_notice.setVisible(False)
     window.coords = QLabel("")
+    window.profile_label = QLabel("")
+    window.profile_label.setObjectName("colourProfile")
+    window.profile_label.setToolTip(
+        "The photo's colour profile: edits keep its numbers and export writes the same profile back"
+        " (docs/real-photos.md)"
+    )
     window.zoom_label = QLabel("100 %")
     window.zoom_label.setObjectName("zoomLabel")
     window.zoom_label.setToolTip("Zoom (Ctrl+0 fit, Ctrl+1 100 %, wheel about the cursor)")
@@ -45,7 +51,7 @@ def build_status_bar(window) -> None:
     bar = window.statusBar()
     bar.addWidget(window.coords, 1)
     saliency = (window.saliency_caption, window.saliency_legend, window.saliency_high, window.saliency_opacity)
-    for widget in (window.zoom_label, window.brush_label, *saliency):
+    for widget in (window.profile_label, window.zoom_label, window.brush_label, *saliency):
         bar.addPermanentWidget(widget)
     for widget in (window.prediction_label, window.model_label, window.model_notice):
         bar.addPermanentWidget(widget)
@@ -62,6 +68,17 @@ NOTICE_TIP = {
     "resources/models/mini/README.md). It knows colour and texture, not objects: for real edits load Stable "
     "Diffusion 2.1-base in File ▸ Model Settings",
 }
+
+
+def show_profile(window, doc) -> None:
+    """The document's colour profile in the status bar ("sRGB (untagged)" without one; nothing without a document)."""
+    if doc is None:
+        window.profile_label.setText("")
+        return
+    meta = doc.metadata
+    name = meta.profile_name if meta is not None and meta.icc_profile else None
+    converted = meta.converted_to_srgb if meta is not None else None
+    window.profile_label.setText(name or (f"sRGB (from {converted})" if converted else "sRGB (untagged)"))
 
 
 def show_model_notice(window, note: str, random_weights: bool) -> None:

@@ -8,10 +8,12 @@ import numpy as np
 
 from gencurve_desktop.commands.loading import ModelOptions
 from gencurve_desktop.engine.matching import PHASES
+from gencurve_desktop.engine.models import BUILTIN_MODELS, TRAINED_MODELS
 from gencurve_desktop.engine.params import PARAMS
 from gencurve_desktop.engine.requests import DEFAULT_ITERATIONS, TASK_NAMES, TASKS, EditParams, EditRequest
 
 __all__ = [  # the engine's request types, re-exported: ui/ reaches the engine only through workers/
+    "BUNDLED_MODELS",
     "DEFAULT_ITERATIONS",
     "PARAMS",
     "PHASES",
@@ -25,6 +27,10 @@ __all__ = [  # the engine's request types, re-exported: ui/ reaches the engine o
     "SaliencyJob",
     "JobEvent",
 ]
+
+
+#: Models that come with GenCurve (nothing to download): the seeded configs and the trained mini.
+BUNDLED_MODELS = BUILTIN_MODELS + TRAINED_MODELS
 
 
 #: Which model to load and where: the same options as the command line's (``ModelSpec(source, device, …)``).

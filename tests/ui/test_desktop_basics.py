@@ -130,3 +130,25 @@ def test_window_remembers_layout_and_last_parameters(qtbot, small_png):
         assert (second.size().width(), second.size().height()) == (760, 540)
     finally:
         second.discard_and_close()
+
+
+def test_a_photos_colour_profile_is_shown_and_survives_save_and_export(window, tmp_path):
+    """Opening an Adobe RGB photo (ImageMagick-tagged, exiftool metadata) names its profile in the status bar;
+    the saved project and the exported JPEG carry the same profile and EXIF."""
+    from pathlib import Path
+
+    from gencurve_desktop.document.images import load_photo
+
+    photo = Path(__file__).parents[1] / "data" / "photos" / "adobe-rgb.png"
+    assert window.profile_label.text() == "sRGB (untagged)"  # the fixture's small PNG has no profile
+    assert window.open_path(photo)
+    assert "Adobe RGB (1998)" in window.profile_label.text()
+    original = load_photo(photo)[1]
+    assert window.session.save_path(tmp_path / "p.ora")
+    window.session.open_path(tmp_path / "p.ora")
+    assert "Adobe RGB (1998)" in window.profile_label.text()
+    from gencurve_desktop.document.export import export_merged
+
+    export_merged(window.doc, tmp_path / "out.jpg")  # what File > Export writes (the dialog aside)
+    exported = load_photo(tmp_path / "out.jpg")[1]
+    assert exported.icc_profile == original.icc_profile and b"TestCam" in exported.exif

@@ -133,3 +133,13 @@ def test_settings_offer_the_prediction_type(qtbot):
     assert combo.currentText() == "v_prediction"
     combo.setCurrentText("epsilon")
     assert dialog.values().prediction_type == "epsilon" and dialog.values().source == "x.safetensors"
+
+
+def test_loading_a_bundled_or_local_model_does_not_announce_a_download(tmp_path):
+    """Issue 23 item 9: loading mini or demo used to say "a first download can take several minutes"."""
+    from gencurve_desktop.ui.model_setup import loading_text
+
+    for bundled in ("mini", "demo", "sd21-arch"):
+        assert "download" not in loading_text(bundled) and "included" in loading_text(bundled)
+    assert "download" not in loading_text(str(tmp_path))  # a local folder
+    assert "first download" in loading_text(PAPER_MODEL)  # a hub id may download, once
