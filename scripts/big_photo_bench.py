@@ -92,16 +92,23 @@ def main() -> None:
         "steps": a.steps,
         "threads": a.threads,
         "crop_window": crop.params.get("window"),
-        "seconds_per_iteration": {"crop": round(crop.seconds_per_iteration, 3),
-                                  "whole": round(whole.seconds_per_iteration, 3),
-                                  "512": round(base.seconds_per_iteration, 3)},  # fmt: skip
+        "seconds_per_iteration": {
+            "crop": round(crop.seconds_per_iteration, 3),
+            "whole": round(whole.seconds_per_iteration, 3),
+            "512": round(base.seconds_per_iteration, 3),
+        },  # fmt: skip
         "seconds_total": {"crop": round(crop_s, 1), "whole": round(whole_s, 1), "512": round(base_s, 1)},
         "crop_over_512_per_iteration": round(crop.seconds_per_iteration / base.seconds_per_iteration, 3),
-        "laplacian_variance_in_mask": {"original": round(laplacian_variance(photo, mask), 1),
-                                       "crop": round(laplacian_variance(crop.image, mask), 1),
-                                       "whole": round(laplacian_variance(whole.image, mask), 1)},  # fmt: skip
-        "unchanged_outside_window": bool(np.array_equal(crop.image[~_window_mask(crop.params["window"])],
-                                                        photo[~_window_mask(crop.params["window"])])),  # fmt: skip
+        "laplacian_variance_in_mask": {
+            "original": round(laplacian_variance(photo, mask), 1),
+            "crop": round(laplacian_variance(crop.image, mask), 1),
+            "whole": round(laplacian_variance(whole.image, mask), 1),
+        },  # fmt: skip
+        "unchanged_outside_window": bool(
+            np.array_equal(
+                crop.image[~_window_mask(crop.params["window"])], photo[~_window_mask(crop.params["window"])]
+            )
+        ),  # fmt: skip
     }
     print(json.dumps(report, indent=1))
 

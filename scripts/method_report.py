@@ -167,8 +167,11 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "method-report.md")
     p.add_argument("--split", default="held_out", choices=("held_out", "tune"))
     p.add_argument("--sweep", help="NAME=V1,V2,...: one edit parameter's values, on --split tune")
-    p.add_argument("--use-sweep", action="store_true", help="per task, the sweep's best value (sweep.json); with"
-                   " --sweep, the base the other parameter is swept from")
+    p.add_argument(
+        "--use-sweep",
+        action="store_true",
+        help="per task, the sweep's best value (sweep.json); with --sweep, the base the other parameter is swept from",
+    )
     p.add_argument("--tasks", default=",".join(TASKS), help="with --sweep: the tasks to sweep on (comma-separated)")
     p.add_argument("--sweep-out", type=Path, help="where --sweep writes (default: the defaults sweep, sweep.json)")
     p.add_argument("--threads", type=int, default=2)

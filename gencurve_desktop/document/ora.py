@@ -50,8 +50,10 @@ def _png_bytes(pixels: np.ndarray, metadata: PhotoMetadata | None = None, everyt
     buf = io.BytesIO()
     options = {}
     if metadata is not None:
-        options = metadata.save_options("PNG") if everything else (
-            {"icc_profile": metadata.icc_profile} if metadata.icc_profile else {}
+        options = (
+            metadata.save_options("PNG")
+            if everything
+            else ({"icc_profile": metadata.icc_profile} if metadata.icc_profile else {})
         )
     Image.fromarray(pixels).save(buf, "PNG", compress_level=4, **options)
     return buf.getvalue()

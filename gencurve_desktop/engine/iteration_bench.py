@@ -123,7 +123,5 @@ def iteration_memory(model: DiffusionModel, latent_hw: tuple[int, int], steps: i
             "predicted_mb": round(predicted / 2**20, 1),
             "predicted_over_measured": round(predicted / peak.bytes, 3) if measurable and peak.bytes > 0 else None,
         }
-    rows["chosen"] = (
-        "checkpointing" if memory.use_checkpointing(model, latent_hw, depth, task) else "no_checkpointing"
-    )
+    rows["chosen"] = "checkpointing" if memory.use_checkpointing(model, latent_hw, depth, task) else "no_checkpointing"
     return {"task": task, "latent": list(latent_hw), "steps": steps, "depth": depth, **rows}

@@ -169,7 +169,7 @@ def _profile(model: DiffusionModel, task: str):
             with torch.enable_grad():
                 steps.append(saved_bytes(lambda x=x: ddim.generate_step(model, x, schedule, 0), model.unet))
 
-                def loss(x=x):
+                def loss(x=x, side=side):
                     value = rate(model, x, t, (side // 2, side // 2), 0)
                     if kind == "features":
                         feats = decoder_features(model, x, t)

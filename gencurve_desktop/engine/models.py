@@ -18,7 +18,6 @@ import torch
 
 from gencurve_desktop.engine.cancel import ProgressFn, no_progress
 from gencurve_desktop.engine.devices import resolve_device, resolve_dtype
-from gencurve_desktop.engine.precision import weight_dtype
 from gencurve_desktop.engine.model_budget import check_model_budget
 from gencurve_desktop.engine.model_limits import (
     MAX_TOKENS,
@@ -28,6 +27,7 @@ from gencurve_desktop.engine.model_limits import (
     safetensors_header,
 )
 from gencurve_desktop.engine.model_notes import model_note
+from gencurve_desktop.engine.precision import weight_dtype
 from gencurve_desktop.errors import BadInputError, GenCurveError, ModelLoadError
 from gencurve_desktop.paths import resources_dir
 

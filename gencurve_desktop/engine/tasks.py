@@ -38,7 +38,9 @@ def feature_blocks(model: DiffusionModel, kind: str) -> list[int]:
     return list(range(count - 1)) if chosen is None else [i for i in chosen if i < count]
 
 
-def decoder_features(model: DiffusionModel, x: torch.Tensor, t: torch.Tensor, kind: str = "cosine") -> list[torch.Tensor]:
+def decoder_features(
+    model: DiffusionModel, x: torch.Tensor, t: torch.Tensor, kind: str = "cosine"
+) -> list[torch.Tensor]:
     """F(x_t): the outputs of the U-Net's decoder (up) blocks that the ``kind`` feature term compares."""
     feats: list[torch.Tensor] = []
     blocks = [model.unet.up_blocks[i] for i in feature_blocks(model, kind)]
@@ -57,7 +59,8 @@ def feature_distance(kind: str, feats: list[torch.Tensor], feats_orig: list[torc
     """cosine: mean over blocks of 1 - (cosine similarity over channels, averaged over positions);
     rms: the RMS over blocks of each block's mean squared difference."""
     if kind == "cosine":
-        sims = [torch.nn.functional.cosine_similarity(f.float(), g.float(), dim=1).mean() for f, g in zip(feats, feats_orig)]
+        cos = torch.nn.functional.cosine_similarity
+        sims = [cos(f.float(), g.float(), dim=1).mean() for f, g in zip(feats, feats_orig)]
         return 1 - torch.stack(sims).mean()
     diffs = [(f.float() - g.float()).pow(2).mean() for f, g in zip(feats, feats_orig)]
     return torch.stack(diffs).mean().sqrt()

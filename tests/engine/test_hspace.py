@@ -51,4 +51,5 @@ def test_jvp_and_vjp_are_the_mid_blocks_derivative(demo_model):
     torch.testing.assert_close(jvp_norms(demo_model, x, t, v)[0, 0].double(), fd_jv.flatten().norm(), rtol=1e-3, atol=0)
     # the VJP: u · (J v) computed from the finite difference equals (Jᵀ u) · v
     jtu = vjp_columns(demo_model, x, t, u)[0]
-    torch.testing.assert_close((jtu.double() * v[0].double()).sum(), (u[0].double() * fd_jv).sum(), rtol=1e-3, atol=1e-4)
+    pulled, pushed = (jtu.double() * v[0].double()).sum(), (u[0].double() * fd_jv).sum()
+    torch.testing.assert_close(pulled, pushed, rtol=1e-3, atol=1e-4)

@@ -55,8 +55,8 @@ def reference(demo_model, photo):
 
 
 def compare(model, reference, photo, task, q) -> list[tuple[float, float, float, float]]:
-    """(engine loss, reference loss, reference rate, gradient cosine) at every iteration of a 3-iteration edit (k = 2: the
-    localisation between iterations 2 and 3 is crossed)."""
+    """(engine loss, reference loss, reference rate, gradient cosine) at every iteration of a 3-iteration edit
+    (k = 2: the localisation between iterations 2 and 3 is crossed)."""
     ref, framing, path = reference
     rgb, mask = photo
     events = []
