@@ -68,7 +68,8 @@ class CanvasView(QGraphicsView):
     def set_image(self, rgb: np.ndarray, fit: bool = False) -> None:
         first = self.image_item.pixmap().isNull() or self.image_item.pixmap().size().toTuple() != rgb.shape[1::-1]
         self.image_item.setPixmap(to_pixmap(rgb))
-        self.scene().setSceneRect(QRectF(0, 0, rgb.shape[1], rgb.shape[0]))
+        self.image_rect = QRectF(0, 0, rgb.shape[1], rgb.shape[0])
+        self._scroll_past()
         if fit or first:
             self.zoom_fit()
 
@@ -112,12 +113,26 @@ class CanvasView(QGraphicsView):
         self.probe_markers.clear()
 
     # ---------------------------------------------------------------- view
+    def _scroll_past(self) -> None:
+        """Let the view scroll a viewport past every edge of the image (as Krita's canvas does), so zooming about
+        the cursor keeps the point under it fixed even while the image is smaller than the view."""
+        rect = getattr(self, "image_rect", None)
+        if rect is None:
+            return
+        scale = max(self.transform().m11(), 1e-6)
+        mx, my = self.viewport().width() / scale, self.viewport().height() / scale
+        self.scene().setSceneRect(rect.adjusted(-mx, -my, mx, my))
+
     def zoom_fit(self) -> None:
-        self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+        rect = getattr(self, "image_rect", self.scene().sceneRect())
+        self.fitInView(rect, Qt.KeepAspectRatio)
+        self._scroll_past()
+        self.centerOn(rect.center())
         self.zoomChanged.emit(self.transform().m11())
 
     def zoom_100(self) -> None:
         self.resetTransform()
+        self._scroll_past()
         self.zoomChanged.emit(1.0)
 
     def show_hint(self, shown: bool) -> None:
@@ -130,6 +145,7 @@ class CanvasView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._scroll_past()
         self._place_hint()
 
     def zoom_in(self) -> None:
@@ -142,6 +158,7 @@ class CanvasView(QGraphicsView):
         scale = self.transform().m11() * factor
         if 0.02 <= scale <= 64:
             self.scale(factor, factor)
+            self._scroll_past()
             self.zoomChanged.emit(scale)
 
     def set_tool(self, tool: str) -> None:

@@ -92,3 +92,21 @@ def test_the_window_fits_a_1024x640_screen(window):
     hint = window.minimumSizeHint()
     assert hint.width() <= 1024 and hint.height() <= 640, hint
     np.testing.assert_array_less([window.minimumSize().width(), window.minimumSize().height()], [1025, 641])
+
+
+def test_wheel_zoom_keeps_the_point_fixed_in_the_margin_of_a_fitted_image(window):
+    """Issue 23 item 12: with the image smaller than the view (the fitted start, then zoomed out), a wheel notch with
+    the cursor at 3/4 of the view's width moved the point under it by 23 px; the view now scrolls past the image."""
+    view = window.canvas
+    view.zoom_fit()
+    view.zoom_by(0.5)  # the image now covers a part of the view only
+    rect = view.viewport().rect()
+    for pos in (QPoint(rect.width() * 3 // 4, rect.height() // 2), QPoint(rect.width() // 5, rect.height() // 4)):
+        before = view.mapToScene(pos)
+        wheel(view, pos, up=True)
+        after = view.mapToScene(pos)
+        assert abs(after.x() - before.x()) * view.transform().m11() <= 1.0, (before, after)
+        assert abs(after.y() - before.y()) * view.transform().m22() <= 1.0, (before, after)
+    view.zoom_fit()  # fitting still centres the image
+    centre = view.mapToScene(view.viewport().rect().center())
+    assert abs(centre.x() - 64) < 1 and abs(centre.y() - 64) < 1
