@@ -103,6 +103,7 @@ class CurveDock(QDockWidget):
         """An edit starts: clear its curves and show the axes for it (the caller repaints before the engine starts:
         drawn with the engine running, the same work stalled the UI for 30-60 ms on 2 cores)."""
         self._running = True
+        self._kept = [(curve, curve.getData()) for curve in self._run_curves()]
         self.clear_run()
         if self._fitting:
             view = self.plot.getPlotItem().getViewBox()
@@ -167,9 +168,19 @@ class CurveDock(QDockWidget):
             self.reference_before.setData(list(timesteps), np.asarray(reference, float))
         self._changed()
 
+    def _run_curves(self) -> tuple:
+        return (self.source, self.reference, self.source_before, self.reference_before)
+
     def clear_run(self) -> None:
-        for curve in (self.source, self.reference, self.source_before, self.reference_before):
+        for curve in self._run_curves():
             curve.setData([], [])
+        self._changed(fit=False)
+
+    def restore_run(self) -> None:
+        """A run that was cancelled or failed: the previous edit's curves come back (nothing was changed)."""
+        for curve, (x, y) in getattr(self, "_kept", []):
+            curve.setData([] if x is None else x, [] if y is None else y)
+        self._kept = []
         self._changed(fit=False)
 
     def add_probe(self, label: str, timesteps, rates) -> None:

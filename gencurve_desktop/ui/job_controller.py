@@ -71,6 +71,7 @@ class JobController(QObject):
         w.repaint()  # now, before the engine starts: painted while it runs, every Qt call waits for the GIL
         if not self._start(EditJob(request), lambda result: self._edit_finished(doc, result)):
             w.curve_dock.end_run()
+            w.curve_dock.restore_run()
             w.task_dock.show_outcome("Not started: another job is running")
             return False
         self._started = time.monotonic()
@@ -114,6 +115,8 @@ class JobController(QObject):
         elif ev.state in ("failed", "cancelled"):
             if on_stop is not None:
                 on_stop()
+            self._pending_plot = None  # a live frame of the stopped run must not be drawn over them
+            self.w.curve_dock.restore_run()  # nothing was changed: the last edit's curves stay
             self.w.task_dock.show_outcome("Failed" if ev.state == "failed" else "Cancelled — nothing was changed")
             if ev.state == "failed":
                 self.w.show_error("The job failed", str(ev.value))

@@ -113,8 +113,9 @@ def test_whole_session(window, qtbot, small_png, tmp_path):
     w.actionRedo.trigger()
     assert layers.topLevelItemCount() == 2
 
-    # cancel mid-run: nothing changes, the history is untouched
+    # cancel mid-run: nothing changes, the history is untouched, the last edit's curves come back (issue 23 item 5)
     count = w.undo.count()
+    curves_before = [c.getData() for c in (w.curve_dock.source, w.curve_dock.reference, w.curve_dock.source_before)]
     small_run(w, iterations=2000)
     w.actionRun.trigger()
     qtbot.waitUntil(lambda: w.task_dock.progress.value() >= 2, timeout=WAIT)
@@ -122,6 +123,9 @@ def test_whole_session(window, qtbot, small_png, tmp_path):
         w.actionCancel.trigger()
     qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
     assert w.undo.count() == count and layers.topLevelItemCount() == 2 and w.actionRun.isEnabled()
+    curves_after = [c.getData() for c in (w.curve_dock.source, w.curve_dock.reference, w.curve_dock.source_before)]
+    for (x0, y0), (x1, y1) in zip(curves_before, curves_after):
+        assert np.array_equal(x0, x1) and np.array_equal(y0, y1)
 
     # save, reopen in a fresh window
     project = tmp_path / "session.ora"
