@@ -84,6 +84,7 @@ def test_the_rotated_jpeg_shows_the_same_picture_as_the_png():
     assert np.abs(rotated.astype(int) - upright.astype(int)).mean() < 6  # JPEG at quality 95
 
 
+@pytest.mark.slow  # five real edits (about 25 s): the slow suite
 @pytest.mark.parametrize("name", FILES)
 def test_edit_outputs_keep_profile_exif_xmp_and_the_pixels_outside_the_mask(outputs, name):
     from gencurve_desktop.document.ora import load_ora
@@ -101,6 +102,7 @@ def test_edit_outputs_keep_profile_exif_xmp_and_the_pixels_outside_the_mask(outp
     assert x_resolution(meta.exif) == x_resolution(row["meta"].exif) and meta.dpi == pytest.approx(row["meta"].dpi)
 
 
+@pytest.mark.slow  # five real edits (about 25 s): the slow suite
 def test_the_project_keeps_the_profile_in_every_layer_and_the_metadata_in_mergedimage(outputs, tmp_path, capsys):
     import zipfile
 
@@ -119,6 +121,7 @@ def test_the_project_keeps_the_profile_in_every_layer_and_the_metadata_in_merged
     assert again.icc_profile == row["meta"].icc_profile and b"TestCam" in again.exif
 
 
+@pytest.mark.slow  # five real edits (about 25 s): the slow suite
 def test_jpeg_export_is_quality_95_with_full_chroma_by_default(outputs, tmp_path):
     from PIL import JpegImagePlugin
 
@@ -148,6 +151,7 @@ def _tool(name: str) -> str:
     return found
 
 
+@pytest.mark.slow  # five real edits (about 25 s): the slow suite
 @pytest.mark.parametrize("name", FILES)
 def test_exiftool_reads_the_profile_exif_and_xmp_of_every_output(outputs, name):
     exiftool = _tool("exiftool")
@@ -162,6 +166,7 @@ def test_exiftool_reads_the_profile_exif_and_xmp_of_every_output(outputs, name):
         assert tags.get("Orientation", "Horizontal (normal)") == "Horizontal (normal)", (path, tags)
 
 
+@pytest.mark.slow  # five real edits (about 25 s): the slow suite
 @pytest.mark.parametrize("name", ["adobe-rgb-rotated.jpg", "adobe-rgb.png", "prophoto-rgb.tif"])
 def test_identify_reads_the_profile_and_resolution(outputs, name):
     identify = _tool("identify")

@@ -43,6 +43,7 @@ ITERATION = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # four measured iterations in a subprocess (about 20 s)
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's resettable peak RSS")
 def test_the_iteration_memory_model_predicts_the_measured_peak_within_30_percent():
     """engine/memory.py's model of one edit iteration (fitted on autograd's saved tensors at probe sizes) against
