@@ -103,11 +103,11 @@ def directions_per_call(
 #
 # with T the latent's token count. A_step and A_loss are measured, not guessed: autograd's saved tensors are
 # counted (``saved_tensors_hooks``, those the result's graph still holds) on the real model at three small probe
-# sizes, and fitted as a + b T + c T² (the quadratic term is attention's scores, which only the JVP's math kernel
+# sizes (8², 16², 24² latents, once per architecture in a process), and fitted as a + b T + c T² (the quadratic term is attention's scores, which only the JVP's math kernel
 # keeps; the constant is the time embedding and the text conditioning's keys and values).
 
-PROBE_SIDES = (8, 16, 32)
-_PROFILES: dict[tuple[int, str], tuple[tuple[float, ...], tuple[float, ...]]] = {}
+PROBE_SIDES = (8, 16, 24)  # multiples of 8: every level of a 4-level U-Net keeps a whole cell
+_PROFILES: dict[tuple, tuple[tuple[float, ...], tuple[float, ...]]] = {}
 
 
 def saved_bytes(fn, exclude: torch.nn.Module | None = None) -> int:
@@ -159,7 +159,8 @@ def _profile(model: DiffusionModel, task: str):
     from gencurve_desktop.engine.tasks import decoder_features, feature_distance, rate
 
     kind = "features" if task in ("saliency-up", "saliency-down", "blend") else "rate"
-    key = (id(model.unet), kind)
+    # one profile per architecture, precision and device in a process (a model loaded again reuses it)
+    key = (repr(sorted(dict(model.unet.config).items())), str(model.dtype), model.device.type, kind)
     if key not in _PROFILES:
         schedule = ddim.make_schedule(model, 2)
         t = schedule.timesteps[:1].to(model.device)
