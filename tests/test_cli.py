@@ -207,6 +207,13 @@ def test_bench_json_on_the_demo_model(capsys):
     assert all(data[k] > 0 for k in ("inversion_s", "curve_s", "saliency_map_s", "edit_iteration_s"))
     assert set(data["edit_iteration_s_by_task"]) == {"remove", "saliency-down"}
     assert data["edit_iteration_s"] == max(data["edit_iteration_s_by_task"].values())
+    # one iteration with and without checkpointing: passes, seconds, measured peak and the memory model beside it
+    assert [row["task"] for row in data["iteration"]] == ["remove", "saliency-down"]
+    for row in data["iteration"]:
+        kept, rebuilt = row["no_checkpointing"], row["checkpointing"]
+        assert rebuilt["unet_passes"] > kept["unet_passes"] > 0 and kept["seconds"] > 0 and rebuilt["seconds"] > 0
+        assert kept["predicted_mb"] > rebuilt["predicted_mb"] > 0
+        assert row["chosen"] in ("checkpointing", "no_checkpointing")
 
 
 def test_bench_parts_time_only_what_is_asked(capsys):

@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--parts",
-        default="inversion,curve,saliency,exact,edit,gradient",
+        default="inversion,curve,saliency,exact,edit,gradient,iteration",
         help="comma-separated figures to time (default: all but edit_total); the others are null in the JSON",
     )
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run (full-size models on a CPU)")

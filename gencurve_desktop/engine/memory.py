@@ -103,8 +103,9 @@ def directions_per_call(
 #
 # with T the latent's token count. A_step and A_loss are measured, not guessed: autograd's saved tensors are
 # counted (``saved_tensors_hooks``, those the result's graph still holds) on the real model at three small probe
-# sizes (8², 16², 24² latents, once per architecture in a process), and fitted as a + b T + c T² (the quadratic term is attention's scores, which only the JVP's math kernel
-# keeps; the constant is the time embedding and the text conditioning's keys and values).
+# sizes (8², 16², 24² latents, once per architecture in a process), and fitted as a + b T + c T² (the quadratic
+# term is attention's scores, which only the JVP's math kernel keeps; the constant is the time embedding and the
+# text conditioning's keys and values).
 
 PROBE_SIDES = (8, 16, 24)  # multiples of 8: every level of a 4-level U-Net keeps a whole cell
 _PROFILES: dict[tuple, tuple[tuple[float, ...], tuple[float, ...]]] = {}
