@@ -144,9 +144,7 @@ def to_rgb_space(im: Image.Image, meta: PhotoMetadata) -> tuple[Image.Image, Pho
     if meta.icc_profile is None:
         return im, meta
     space = _colour_space(meta.icc_profile)
-    if space == "RGB" and im.mode in ("RGB", "RGBA"):
-        return im, meta
-    if space == "RGB":  # an RGB profile on a grey/palette image: the numbers are RGB after conversion
+    if space == "RGB":  # the numbers are the profile's RGB (a grey or palette image's after conversion)
         return im, meta
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(meta.icc_profile))

@@ -24,7 +24,7 @@ from gencurve_desktop.engine.edit_figures import MEASURED_CELLS, Figures, figure
 from gencurve_desktop.engine.edit_reports import PHASES, EditProgress, EditResult, announce
 from gencurve_desktop.engine.framing import LATENT_FACTOR, Framing, frame_for
 from gencurve_desktop.engine.masks import boundary_band, composite, feather_alpha, ring
-from gencurve_desktop.engine.memory import use_checkpointing
+from gencurve_desktop.engine.memory import deepest_kept_chain
 from gencurve_desktop.engine.models import DiffusionModel
 from gencurve_desktop.engine.precision import dtypes_by_part
 from gencurve_desktop.engine.requests import EditParams, EditRequest
@@ -120,6 +120,7 @@ class _Setup:
     ref_cell: tuple[int, int] | None = None
     ref_in_omega: bool = False
     checkpointed: int = 0  # iterations whose chain was checkpointed (engine/memory.py: when it would not fit)
+    kept_depth: int = -1  # the deepest chain whose every activation fits in free memory (decided once per edit)
 
     @property
     def schedule(self) -> ddim.Schedule:
@@ -157,6 +158,8 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
     measured_cells = [s_cell] + _spread(_without(e.omega_cells, s_cell), MEASURED_CELLS - 1, p.seed)
     x_T = orig[0:1].clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x_T], lr=p.lr)
+    if p.gradient == "backprop":  # which chains keep every activation: asked once, not in the loop
+        e.kept_depth = deepest_kept_chain(model, framing.latent_shape, len(e.schedule), e.task)
 
     # 5. the starting trajectory and curves (shown at once), the optimiser's "before" figures, and the input's
     #    own, measured on its inversion path
@@ -370,7 +373,7 @@ def _step(e: _Setup, optimizer, x_T, loss_at, n, state, cache, x_T_cache, it) ->
     """The loss at x_t(x_T) and its gradient with respect to x_T (``e.p.gradient``), then one Adam step."""
     if e.p.gradient == "backprop":
         t_blend = e.p.t_blend if e.p.blend_schedule == "every-step" else None  # every-k: an unblended chain
-        keep_less = use_checkpointing(e.model, e.framing.latent_shape, n, e.task)  # only when the chain won't fit
+        keep_less = n > e.kept_depth  # checkpoint only a chain whose activations would not fit
         e.checkpointed += int(keep_less)
         grad_xT, loss = grad_checkpointed(
             loss_at, e.model, e.orig, e.blend, e.schedule, t_blend, n, state, checkpointing=keep_less

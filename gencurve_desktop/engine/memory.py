@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from gencurve_desktop.engine.models import DiffusionModel
+from gencurve_desktop.engine.params import SALIENCY_TASKS
 
 #: Directions per call beyond which a device gains no speed (measured on the 2-core CPU: batched JVPs gain up
 #: to 64, vmapped VJPs are fastest in small groups); memory may lower these, never raise them.
@@ -159,7 +160,7 @@ def _profile(model: DiffusionModel, task: str):
     from gencurve_desktop.engine import ddim
     from gencurve_desktop.engine.tasks import decoder_features, feature_distance, rate
 
-    kind = "features" if task in ("saliency-up", "saliency-down", "blend") else "rate"
+    kind = "features" if task in SALIENCY_TASKS else "rate"
     # one profile per architecture, precision and device in a process (a model loaded again reuses it)
     key = (repr(sorted(dict(model.unet.config).items())), str(model.dtype), model.device.type, kind)
     if key not in _PROFILES:
@@ -195,13 +196,22 @@ def iteration_bytes(
     return int((depth * latent + step if checkpointing else depth * step) + loss)
 
 
+def deepest_kept_chain(
+    model: DiffusionModel, latent_hw: tuple[int, int], steps: int, task: str, free: int | None = None
+) -> int:
+    """The deepest chain (0..steps-1) whose every activation fits in the usable share of free memory (measured
+    now when not given); -1 when none does. An edit asks once and checkpoints only the iterations deeper than it."""
+    free = free_bytes(model.device) if free is None else free
+    if free is None:
+        return -1
+    budget = USABLE_SHARE.get(model.device.type, 0.5) * free
+    fits = [n for n in range(steps) if iteration_bytes(model, latent_hw, n, task, checkpointing=False) <= budget]
+    return max(fits, default=-1)
+
+
 def use_checkpointing(
     model: DiffusionModel, latent_hw: tuple[int, int], depth: int, task: str, free: int | None = None
 ) -> bool:
-    """Checkpoint the chain only when keeping every step's activations would not fit in the usable share of the
-    device's free memory (measured now when not given)."""
-    free = free_bytes(model.device) if free is None else free
-    if free is None:
-        return True
-    budget = USABLE_SHARE.get(model.device.type, 0.5) * free
-    return iteration_bytes(model, latent_hw, depth, task, checkpointing=False) > budget
+    """Whether an iteration at chain depth ``depth`` checkpoints: only when keeping every step's activations
+    would not fit (:func:`deepest_kept_chain`)."""
+    return depth > deepest_kept_chain(model, latent_hw, depth + 1, task, free)
