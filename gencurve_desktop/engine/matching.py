@@ -16,19 +16,19 @@ import torch
 
 from gencurve_desktop.engine import ddim, latents
 from gencurve_desktop.engine.analysis import Inversion
+from gencurve_desktop.engine.auto_reference import spread_cells, suggest_reference
 from gencurve_desktop.engine.cancel import CancelToken, checkpoint
 from gencurve_desktop.engine.chain import generate_blended, grad_checkpointed, grad_linearised
 from gencurve_desktop.engine.curves import CHANNELS, cell_channel_rates
 from gencurve_desktop.engine.devices import oom_guard
 from gencurve_desktop.engine.edit_figures import MEASURED_CELLS, Figures, figures_from_rates, measure_image
 from gencurve_desktop.engine.edit_reports import PHASES, EditProgress, EditResult, announce
-from gencurve_desktop.engine.framing import LATENT_FACTOR, Framing, frame_for
-from gencurve_desktop.engine.masks import boundary_band, composite, feather_alpha, ring
+from gencurve_desktop.engine.framing import Framing, frame_for
+from gencurve_desktop.engine.masks import boundary_band, composite, feather_alpha
 from gencurve_desktop.engine.memory import deepest_kept_chain
 from gencurve_desktop.engine.models import DiffusionModel
 from gencurve_desktop.engine.precision import dtypes_by_part
 from gencurve_desktop.engine.requests import EditParams, EditRequest
-from gencurve_desktop.engine.saliency import fluctuation
 from gencurve_desktop.engine.tasks import decoder_features, task_loss, uses_reference
 from gencurve_desktop.engine.working_region import choose_window, native_side, run_in_window
 from gencurve_desktop.errors import BadInputError, EditFailedError
@@ -38,22 +38,6 @@ __all__ = ["EditProgress", "EditResult", "PHASES", "generate_blended", "run_edit
 #: Cells averaged for the region curve on the optimiser's trajectory (s among them); the figures reported as
 #: before/after are measured on the images themselves over ``edit_figures.MEASURED_CELLS`` cells.
 REGION_SAMPLE = 4
-#: Width of the ring searched by ``--ref auto``, image pixels.
-AUTO_REF_RING_PX = 24
-AUTO_REF_CANDIDATES = 12
-
-
-def cell_center(framing: Framing, cell: tuple[int, int]) -> tuple[int, int]:
-    """The image pixel (x, y) at the centre of latent cell (row, col)."""
-    x = (cell[1] * LATENT_FACTOR + LATENT_FACTOR // 2) / framing.scale
-    y = (cell[0] * LATENT_FACTOR + LATENT_FACTOR // 2) / framing.scale
-    return min(int(x), framing.size[0] - 1), min(int(y), framing.size[1] - 1)
-
-
-def _spread(cells: np.ndarray, count: int, seed: int) -> list[tuple[int, int]]:
-    """``count`` distinct cells drawn (seeded) from ``cells``, in grid order."""
-    idx = torch.randperm(len(cells), generator=torch.Generator().manual_seed(seed))[:count].sort().values
-    return [tuple(int(v) for v in cells[i]) for i in idx]
 
 
 def sampling_weights(task: str, has_ref: bool, source_curve: np.ndarray, timesteps: np.ndarray, t_min: int):
@@ -63,17 +47,6 @@ def sampling_weights(task: str, has_ref: bool, source_curve: np.ndarray, timeste
     if not uses_reference(task, has_ref):
         weights = weights * torch.from_numpy(timesteps >= t_min)
     return weights
-
-
-def suggest_reference(model, inversion_traj, framing, mask, cancel=None) -> tuple[int, int]:
-    """``--ref auto``: the calmest curve (lowest fluctuation) among cells in a ring around the mask."""
-    ring_cells = np.argwhere(framing.latent_mask(ring(mask, AUTO_REF_RING_PX)) & ~framing.latent_mask(mask))
-    if len(ring_cells) == 0:
-        raise BadInputError("no background around the mask to pick a reference from; click one instead")
-    cand = _spread(ring_cells, AUTO_REF_CANDIDATES, 0)
-    rates = cell_channel_rates(model, inversion_traj, cand, list(range(CHANNELS)), cancel=cancel).mean(1)
-    fl = fluctuation(rates, inversion_traj.schedule.timesteps.numpy())
-    return cell_center(framing, cand[int(np.argmin(fl))])
 
 
 def run_edit(
@@ -154,8 +127,8 @@ def _run(model, request, on_progress, cancel, inversion) -> EditResult:
 
     # 4. the representative source cell s, the report's cells (s among them), x_T and its optimiser
     s_cell = _central_cell(e.omega_cells)
-    report_cells = [s_cell] + _spread(_without(e.omega_cells, s_cell), REGION_SAMPLE - 1, p.seed)
-    measured_cells = [s_cell] + _spread(_without(e.omega_cells, s_cell), MEASURED_CELLS - 1, p.seed)
+    report_cells = [s_cell] + spread_cells(_without(e.omega_cells, s_cell), REGION_SAMPLE - 1, p.seed)
+    measured_cells = [s_cell] + spread_cells(_without(e.omega_cells, s_cell), MEASURED_CELLS - 1, p.seed)
     x_T = orig[0:1].clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x_T], lr=p.lr)
     if p.gradient == "backprop":  # which chains keep every activation: asked once, not in the loop

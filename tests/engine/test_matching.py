@@ -60,7 +60,7 @@ def test_after_figures_are_a_fresh_measurement_of_the_output(demo_model, sample_
     from gencurve_desktop.engine import ddim, latents
     from gencurve_desktop.engine.curves import cell_channel_rates
     from gencurve_desktop.engine.framing import frame_for
-    from gencurve_desktop.engine.matching import _central_cell, _spread, _without
+    from gencurve_desktop.engine.matching import _central_cell, _without, spread_cells
     from gencurve_desktop.engine.saliency import fluctuation
 
     result = run_edit(demo_model, EditRequest("saliency-down", sample_rgb, mask, None, FAST))
@@ -69,7 +69,7 @@ def test_after_figures_are_a_fresh_measurement_of_the_output(demo_model, sample_
     traj = ddim.invert(demo_model, latents.encode_image(demo_model, framing.frame_image(result.image)), schedule)
     omega = np.argwhere(framing.latent_mask(mask))
     s = _central_cell(omega)
-    cells = [s] + _spread(_without(omega, s), 7, FAST.seed)
+    cells = [s] + spread_cells(_without(omega, s), 7, FAST.seed)
     curve = cell_channel_rates(demo_model, traj, cells, [0, 1, 2, 3]).mean(axis=(0, 1))
     assert result.measured_cells == len(cells) == 8
     np.testing.assert_allclose(result.source_curve_after, curve, rtol=1e-5)
