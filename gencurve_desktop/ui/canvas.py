@@ -28,6 +28,7 @@ class CanvasView(QGraphicsView):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("canvas")
+        self.fitting = False  # True from zoom_fit until the user zooms: resizes re-fit the image
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.SmoothPixmapTransform, False)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
@@ -124,6 +125,8 @@ class CanvasView(QGraphicsView):
         self.scene().setSceneRect(rect.adjusted(-mx, -my, mx, my))
 
     def zoom_fit(self) -> None:
+        """Fit the image in the view; the view keeps fitting it on every resize until the user zooms."""
+        self.fitting = True
         rect = getattr(self, "image_rect", self.scene().sceneRect())
         self.fitInView(rect, Qt.KeepAspectRatio)
         self._scroll_past()
@@ -131,6 +134,7 @@ class CanvasView(QGraphicsView):
         self.zoomChanged.emit(self.transform().m11())
 
     def zoom_100(self) -> None:
+        self.fitting = False
         self.resetTransform()
         self._scroll_past()
         self.zoomChanged.emit(1.0)
@@ -145,6 +149,8 @@ class CanvasView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        if self.fitting and getattr(self, "image_rect", None) is not None:
+            self.zoom_fit()  # a dock closed, the window resized: still the whole image, as Krita's fit mode does
         self._scroll_past()
         self._place_hint()
 
@@ -157,6 +163,7 @@ class CanvasView(QGraphicsView):
     def zoom_by(self, factor: float) -> None:
         scale = self.transform().m11() * factor
         if 0.02 <= scale <= 64:
+            self.fitting = False
             self.scale(factor, factor)
             self._scroll_past()
             self.zoomChanged.emit(scale)

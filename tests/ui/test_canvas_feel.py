@@ -110,3 +110,23 @@ def test_wheel_zoom_keeps_the_point_fixed_in_the_margin_of_a_fitted_image(window
     view.zoom_fit()  # fitting still centres the image
     centre = view.mapToScene(view.viewport().rect().center())
     assert abs(centre.x() - 64) < 1 and abs(centre.y() - 64) < 1
+
+
+def fitted_scale(view) -> float:
+    rect, vp = view.image_rect, view.viewport()
+    return min(vp.width() / rect.width(), vp.height() / rect.height())
+
+
+def test_the_fitted_image_refits_when_the_view_resizes_until_the_user_zooms(window, qtbot):
+    view = window.canvas
+    view.zoom_fit()
+    start = view.transform().m11()
+    assert abs(start - fitted_scale(view)) / start < 0.05
+    window.resize(800, 560)  # a smaller window: the image must still fit whole
+    qtbot.waitUntil(lambda: abs(view.transform().m11() - fitted_scale(view)) / fitted_scale(view) < 0.05, timeout=5000)
+    assert view.transform().m11() < start
+    view.zoom_in()  # the user chose a zoom: a resize keeps it
+    chosen = view.transform().m11()
+    window.resize(1200, 760)
+    qtbot.wait(100)
+    assert view.transform().m11() == pytest.approx(chosen)
