@@ -306,11 +306,16 @@ class DocumentSession(QObject):
         box = QMessageBox(
             QMessageBox.Question,
             "Recover unsaved work?",
-            f"GenCurve found unsaved work from {time.ctime(entry.saved_at)}{name}. Restore it?",
+            f"GenCurve found unsaved work from {time.ctime(entry.saved_at)}{name}. Restore it?\n\n"
+            "Decide later keeps it: it is offered again at the next start.",
             QMessageBox.Yes | QMessageBox.Discard,
             self.window,
         )
         box.setObjectName("recoveryPrompt")
+        later = box.addButton("Decide &Later", QMessageBox.RejectRole)
+        later.setObjectName("recoveryLater")
+        box.setEscapeButton(later)  # Esc or the title bar's close keep the work; only Discard deletes it
+        box.setDefaultButton(QMessageBox.Yes)
         box.finished.connect(lambda result: self._recovery_answer(entry, result))
         box.open()
         self.recovery_box = box
@@ -329,7 +334,9 @@ class DocumentSession(QObject):
             recovery.claim(entry, self.instance.id)
             self.titleChanged.emit()
             return
-        recovery.discard(entry.document_key)
+        if result == QMessageBox.Discard:
+            recovery.discard(entry.document_key)
+        # anything else (Decide Later, Esc, the close button): the snapshot stays for the next start
 
     def close(self) -> None:
         """On exit: keep a dirty document's snapshot (written now), drop a clean one's; release the lock."""

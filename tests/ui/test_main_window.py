@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressBar, QSpinBox, QTreeWidget
+from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressBar, QPushButton, QSpinBox, QTreeWidget
 from windows import WAIT, make_window
 
 from gencurve_desktop.app import create_main_window
@@ -271,3 +271,27 @@ def test_model_that_cannot_load_shows_a_dialog_and_the_app_runs_on(qtbot, tmp_pa
     assert "no such model" in w.last_error and w.model_label.text() == "no model"
     assert w.open_path(small_png)  # the app still works
     w.close()
+
+
+@pytest.mark.parametrize("answer", ["later", "escape"])
+def test_recovery_can_be_decided_later_and_is_offered_again(qtbot, sample_rgb, answer):
+    doc = Document.from_image(sample_rgb)
+    recovery.autosave(doc, "crashed-later", source="/photos/dog.png")
+    for attempt in range(2):
+        w = create_main_window("demo", recovery_prompt=True)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitUntil(lambda w=w: w.findChild(QMessageBox, "recoveryPrompt") is not None, timeout=10_000)
+        box = w.findChild(QMessageBox, "recoveryPrompt")
+        assert "dog.png" in box.text()
+        if attempt == 0 and answer == "later":
+            box.findChild(QPushButton, "recoveryLater").click()
+        elif attempt == 0:
+            qtbot.keyClick(box, Qt.Key_Escape)
+        else:
+            box.button(QMessageBox.Discard).click()
+        qtbot.waitUntil(lambda box=box: not box.isVisible(), timeout=10_000)
+        kept = any(e.document_key == "crashed-later" for e in recovery.list_recovery(include_live=True))
+        assert kept == (attempt == 0)  # decided later: still there, offered again; then discarded for good
+        qtbot.waitUntil(lambda w=w: not w.bridge.busy, timeout=WAIT)
+        w.discard_and_close()
