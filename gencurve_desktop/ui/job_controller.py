@@ -39,6 +39,7 @@ class JobController(QObject):
         self._on_stop: Callable[[], None] | None = None
         self._pending_plot = None
         self._started = 0.0
+        self.edit_running = False  # an edit (not a probe or a map) is in flight: strokes now are for the next one
         self.plot_timer = QTimer(self, interval=PLOT_INTERVAL_MS, timeout=self._flush_plot)
         bridge.worker.jobEvent.connect(self._event)
         bridge.busyChanged.connect(self._busy_changed)
@@ -75,6 +76,7 @@ class JobController(QObject):
             w.task_dock.show_outcome("Not started: another job is running")
             return False
         self._started = time.monotonic()
+        self.edit_running = True
         self.plot_timer.start()
         return True
 
@@ -110,6 +112,7 @@ class JobController(QObject):
             return
         on_result, on_stop = self._on_result, self._on_stop
         self._on_result = self._on_stop = None
+        self.edit_running = False
         if ev.state == "finished" and on_result is not None:
             on_result(ev.value)
         elif ev.state in ("failed", "cancelled"):

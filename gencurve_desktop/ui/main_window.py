@@ -260,6 +260,10 @@ class MainWindow(QMainWindow):
     def _stroke_finished(self, stroke: np.ndarray, erase: bool) -> None:
         if self.doc is not None:
             self.session.push(MaskStroke.paint(self.doc, stroke, erase))
+            if self.jobs.edit_running:  # the request holds a copy of the mask it started with
+                self.statusBar().showMessage(
+                    "The running edit keeps the mask it started with; this stroke is for the next edit", 8000
+                )
 
     def paint_mask(self, stroke: np.ndarray, erase: bool = False) -> None:
         """Apply one brush stroke (bool, image size) as one undo step (also used by scripts)."""

@@ -295,3 +295,21 @@ def test_recovery_can_be_decided_later_and_is_offered_again(qtbot, sample_rgb, a
         assert kept == (attempt == 0)  # decided later: still there, offered again; then discarded for good
         qtbot.waitUntil(lambda w=w: not w.bridge.busy, timeout=WAIT)
         w.discard_and_close()
+
+
+def test_a_stroke_during_an_edit_says_it_is_for_the_next_edit(window, qtbot, small_png):
+    w = window
+    w.open_path(small_png)
+    w.paint_mask(np.pad(np.ones((20, 20), bool), ((40, 68), (40, 68))))
+    w.task_dock.task_combo.setCurrentIndex(w.task_dock.task_combo.findData("remove"))
+    small_run(w, iterations=300)
+    w.actionRun.trigger()
+    started_with = w.doc.mask.copy()
+    w.paint_mask(np.pad(np.ones((8, 8), bool), ((5, 115), (5, 115))))
+    assert "next edit" in w.statusBar().currentMessage()
+    with qtbot.waitSignal(w.bridge.worker.jobCancelled, timeout=WAIT):
+        w.actionCancel.trigger()
+    qtbot.waitUntil(lambda: not w.bridge.busy, timeout=WAIT)
+    assert w.doc.mask.sum() == started_with.sum() + 64  # the stroke is kept for the next edit
+    w.paint_mask(np.pad(np.ones((4, 4), bool), ((100, 24), (100, 24))))
+    assert "next edit" not in w.statusBar().currentMessage()  # nothing runs now: no such note
