@@ -17,9 +17,11 @@ from gencurve_desktop.document.document import EditRecord
 from gencurve_desktop.document.layers import Layer
 from gencurve_desktop.errors import GenCurveError
 from gencurve_desktop.workers.bridge import EngineBridge
-from gencurve_desktop.workers.jobs import PHASES, CurveJob, EditJob, EditRequest, JobEvent, SaliencyJob
+from gencurve_desktop.workers.jobs import PHASES, CurveJob, EditJob, EditRequest, JobEvent, SaliencyJob, StageProgress
 
 PLOT_INTERVAL_MS = 100
+#: What a saliency map's engine stages are called on the progress line.
+STAGE_TEXT = {"invert": "Saliency map — inverting the image", "saliency": "Saliency map — measuring the curves"}
 
 
 def composite_digest(rgb) -> bytes:
@@ -41,6 +43,10 @@ class JobController(QObject):
         self._started = 0.0
         self.edit_running = False  # an edit (not a probe or a map) is in flight: strokes now are for the next one
         self.plot_timer = QTimer(self, interval=PLOT_INTERVAL_MS, timeout=self._flush_plot)
+        # the progress line is redrawn every second between events: elapsed time runs, the ETA counts down
+        self._line = None  # (when, done, total, eta_s, label) of the last progress shown
+        self._stage = ("", 0.0)  # the saliency stage running and when it began
+        self.clock = QTimer(self, interval=1000, timeout=self._tick)
         bridge.worker.jobEvent.connect(self._event)
         bridge.busyChanged.connect(self._busy_changed)
 
@@ -78,6 +84,7 @@ class JobController(QObject):
         self._started = time.monotonic()
         self.edit_running = True
         self.plot_timer.start()
+        self.clock.start()
         return True
 
     def probe(self, x: int, y: int) -> None:
@@ -96,6 +103,10 @@ class JobController(QObject):
         job = SaliencyJob(composite, w.task_dock.steps.value())
         if not self._start(job, self._saliency_finished, on_stop=lambda: w.actionSaliencyMap.setChecked(False)):
             return False
+        self._started = time.monotonic()
+        self._stage = ("", self._started)
+        self._show(0, 0, None, "Saliency map — starting", phase=True)
+        self.clock.start()
         self._saliency_of = composite_digest(composite)  # the map belongs to this composite
         w.statusBar().showMessage("Computing the saliency map…")
         return True
@@ -108,8 +119,13 @@ class JobController(QObject):
     # ------------------------------------------------------------------ what the worker says
     def _event(self, ev: JobEvent) -> None:
         if ev.state == "progress":
-            self._edit_progress(ev.value)
+            if isinstance(ev.value, StageProgress):
+                self._stage_progress(ev.value)
+            else:
+                self._edit_progress(ev.value)
             return
+        self.clock.stop()
+        self._line = None
         on_result, on_stop = self._on_result, self._on_stop
         self._on_result = self._on_stop = None
         self.edit_running = False
@@ -136,7 +152,7 @@ class JobController(QObject):
 
     def _edit_progress(self, ev) -> None:
         if ev.phase != "iterations":  # set-up and wrap-up: say what is happening; the starting curves when known
-            self.w.task_dock.show_phase(PHASES[ev.phase], ev.total)
+            self._show(0, ev.total, None, PHASES[ev.phase], phase=True)
             if len(ev.source_curve):
                 self._pending_plot = ev
             return
@@ -145,10 +161,35 @@ class JobController(QObject):
         start, first = getattr(self, "_first_iteration", (time.monotonic(), 1))
         done = ev.iteration - first
         eta = (time.monotonic() - start) / done * (ev.total - ev.iteration) if done > 0 else None
-        self.w.task_dock.show_progress(ev.iteration, ev.total, eta)
+        self._show(ev.iteration, ev.total, eta, "Optimising: iteration")
         self._pending_plot = ev
         if ev.preview is not None and self.w.task_dock.preview_check.isChecked():
             self.w.task_dock.show_preview(ev.preview)
+
+    def _stage_progress(self, p: StageProgress) -> None:
+        """A saliency map's stage: a determinate bar per stage, its ETA from that stage's own pace."""
+        now = time.monotonic()
+        if p.stage != self._stage[0]:
+            self._stage = (p.stage, now)
+        began = self._stage[1]
+        eta = (now - began) / p.done * (p.total - p.done) if p.done > 0 else None
+        self._show(p.done, p.total, eta, STAGE_TEXT.get(p.stage, p.stage) + ":")
+
+    def _show(self, done: int, total: int, eta: float | None, label: str, phase: bool = False) -> None:
+        self._line = (time.monotonic(), done, total, eta, label, phase)
+        self._tick()
+
+    def _tick(self) -> None:
+        """Redraw the progress line now: elapsed since the job began, the ETA less the time since it was measured."""
+        if self._line is None:
+            return
+        when, done, total, eta, label, phase = self._line
+        now = time.monotonic()
+        if phase:  # a step without a count (set-up, measuring): a busy bar and the time running
+            self.w.task_dock.show_phase(label, total, elapsed_s=now - self._started)
+            return
+        left = None if eta is None else max(0.0, eta - (now - when))
+        self.w.task_dock.show_progress(done, total, left, elapsed_s=now - self._started, label=label)
 
     def _flush_plot(self) -> None:
         ev, self._pending_plot = self._pending_plot, None

@@ -231,22 +231,33 @@ class TaskPanel(QDockWidget):
             self.eta.setText("")
             self.result_card.hide()
 
-    def show_progress(self, done: int, total: int, eta_s: float | None) -> None:
+    def show_progress(
+        self,
+        done: int,
+        total: int,
+        eta_s: float | None,
+        elapsed_s: float | None = None,
+        label: str = "Optimising: iteration",
+    ) -> None:
+        """A counted step: the bar, the count, the time left (when measured) and the time since the job began."""
         self.progress.setTextVisible(True)
         self.progress.setMaximum(total)
         self.progress.setValue(done)
         self.progress.setFormat("%v / %m")
         left = "" if eta_s is None else f" — about {eta_s:.0f} s left"
-        self.eta.setText(f"Optimising: iteration {done} of {total}{left}")
+        spent = "" if elapsed_s is None else f" · {elapsed_s:.0f} s elapsed"
+        self.eta.setText(f"{label} {done} of {total}{left}{spent}")
 
-    def show_phase(self, text: str, total: int) -> None:
+    def show_phase(self, text: str, total: int, elapsed_s: float | None = None) -> None:
         """A named step before or after the iterations (the bar is busy, the count is the task's)."""
         self._total = total
         self.progress.setTextVisible(True)
         self.progress.setMaximum(0)  # busy indicator
         self.progress.setFormat(f"0 / {total}")
-        self.eta.setText(f"{text}…")
-        self.scroll.ensureWidgetVisible(self.eta)  # a short dock scrolls to the progress, not the parameters
+        self.eta.setText(f"{text}…" + ("" if elapsed_s is None else f" · {elapsed_s:.0f} s elapsed"))
+        if text != getattr(self, "_phase_text", None):  # once per step: the clock's redraws leave the scroll alone
+            self.scroll.ensureWidgetVisible(self.eta)
+        self._phase_text = text  # a short dock scrolls to the progress, not the parameters
 
     def show_outcome(self, text: str) -> None:
         """The job ended: the bar stops, the line says how."""

@@ -23,7 +23,7 @@ from gencurve_desktop.engine.devices import available_devices
 from gencurve_desktop.engine.hspace import warm_up
 from gencurve_desktop.engine.models import DiffusionModel, load_model
 from gencurve_desktop.errors import CancelledError, GenCurveError
-from gencurve_desktop.workers.jobs import CurveJob, EditJob, JobEvent, ModelSpec, SaliencyJob
+from gencurve_desktop.workers.jobs import CurveJob, EditJob, JobEvent, ModelSpec, SaliencyJob, StageProgress
 
 
 class EngineWorker(QObject):
@@ -90,7 +90,7 @@ class EngineWorker(QObject):
                 self.curveFinished.emit(job.point, result)
             elif isinstance(job, SaliencyJob):
                 request = SaliencyRequest(job.image, SaliencyOptions(steps=job.steps))
-                result = compute_saliency(self.model, request, cancel=token, inversions=self._inversions)
+                result = compute_saliency(self.model, request, self._stages(job.kind), token, self._inversions)
                 self.jobEvent.emit(JobEvent("finished", job.kind, result))
                 self.saliencyFinished.emit(result)
         except CancelledError:
@@ -105,6 +105,12 @@ class EngineWorker(QObject):
             self.jobFailed.emit("InternalError", f"{type(e).__name__}: {e}")
         finally:
             self.jobDone.emit()
+
+    def _stages(self, kind: str):
+        def report(stage: str, done: int, total: int) -> None:
+            self.jobEvent.emit(JobEvent("progress", kind, StageProgress(stage, done, total)))
+
+        return report
 
     def _progress(self, kind: str):
         def report(ev) -> None:

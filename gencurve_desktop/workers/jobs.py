@@ -14,6 +14,7 @@ from gencurve_desktop.engine.requests import DEFAULT_ITERATIONS, TASK_NAMES, TAS
 
 __all__ = [  # the engine's request types, re-exported: ui/ reaches the engine only through workers/
     "BUNDLED_MODELS",
+    "StageProgress",
     "DEFAULT_ITERATIONS",
     "PARAMS",
     "PHASES",
@@ -58,6 +59,15 @@ class SaliencyJob:
     image: np.ndarray = field(repr=False)
     steps: int = 50
     kind: str = "saliency"
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    """A map's or a probe's progress: the engine's stage (invert, saliency, curves) and its count."""
+
+    stage: str
+    done: int
+    total: int
 
 
 @dataclass(frozen=True)

@@ -192,9 +192,16 @@ def test_saliency_overlay(window, qtbot, small_png):
     w = window
     w.open_path(small_png)
     w.task_dock.steps.setValue(6)
+    lines, bars = [], []  # what the progress line said while the map was computed (issue 23 item 3)
+    w.bridge.worker.jobEvent.connect(
+        lambda ev: (lines.append(w.task_dock.eta.text()), bars.append(w.task_dock.progress.maximum()))
+    )
     with qtbot.waitSignal(w.bridge.worker.saliencyFinished, timeout=WAIT):
         w.actionSaliencyMap.trigger()
     assert w.saliency.shape == (128, 128)
+    assert any(t.startswith("Saliency map — inverting the image:") and "elapsed" in t for t in lines), lines
+    assert any(t.startswith("Saliency map — measuring the curves:") and "s left" in t for t in lines), lines
+    assert max(bars) > 0  # a counted bar, not only the busy indicator
     assert w.canvas.saliency_item.isVisible()
     w.actionSaliencyMap.trigger()
     assert not w.canvas.saliency_item.isVisible()
@@ -313,3 +320,27 @@ def test_a_stroke_during_an_edit_says_it_is_for_the_next_edit(window, qtbot, sma
     assert w.doc.mask.sum() == started_with.sum() + 64  # the stroke is kept for the next edit
     w.paint_mask(np.pad(np.ones((4, 4), bool), ((100, 24), (100, 24))))
     assert "next edit" not in w.statusBar().currentMessage()  # nothing runs now: no such note
+
+
+def test_the_progress_line_counts_down_between_engine_events(window, qtbot):
+    """Issue 23 item 4: the ETA moved only when an iteration ended; the clock now redraws it every second."""
+    import re
+    import time
+
+    w = window
+    c = w.jobs
+    c._started = time.monotonic() - 5  # a job that began 5 s ago and last reported 20 s left
+    c._show(3, 10, 20.0, "Optimising: iteration")
+    c.clock.start()
+
+    def figures():
+        text = w.task_dock.eta.text()
+        m = re.search(r"iteration 3 of 10 — about (\d+) s left · (\d+) s elapsed", text)
+        assert m, text
+        return int(m.group(1)), int(m.group(2))
+
+    left0, spent0 = figures()
+    qtbot.wait(2300)  # no engine event in between: only the clock
+    left1, spent1 = figures()
+    c.clock.stop()
+    assert left0 - left1 >= 2 and spent1 - spent0 >= 2
