@@ -226,3 +226,4 @@ class JobController(QObject):
         self.w.saliency_digest = self._saliency_of
         self.w.show_saliency()
         self.w.statusBar().showMessage(f"Saliency map in {smap.seconds:.1f} s", 3000)
+        self.w.task_dock.show_outcome(f"Done: saliency map in {smap.seconds:.1f} s")

@@ -145,6 +145,7 @@ class TaskPanel(QDockWidget):
         self.progress.setTextVisible(False)  # no "0 / 100" before the first job
         self.eta = QLabel("", body)
         self.eta.setObjectName("jobPhase")
+        self.eta.setWordWrap(True)  # the ETA and elapsed time stay readable in a narrow dock
         self.result_card = QLabel(body)
         self.result_card.setObjectName("resultCard")
         self.result_card.setWordWrap(True)

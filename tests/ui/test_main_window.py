@@ -202,6 +202,7 @@ def test_saliency_overlay(window, qtbot, small_png):
     assert any(t.startswith("Saliency map — inverting the image:") and "elapsed" in t for t in lines), lines
     assert any(t.startswith("Saliency map — measuring the curves:") and "s left" in t for t in lines), lines
     assert max(bars) > 0  # a counted bar, not only the busy indicator
+    assert w.task_dock.eta.text().startswith("Done: saliency map in")  # and it ends with an outcome
     assert w.canvas.saliency_item.isVisible()
     w.actionSaliencyMap.trigger()
     assert not w.canvas.saliency_item.isVisible()
