@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -54,12 +55,28 @@ def unwinding_signals(final: bool = False) -> Iterator[None]:
         return
     _received = None
     previous = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _terminate)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_signal_in_finaliser(previous_hook)
     try:
         with after_commit(outputs_committed):
             yield
     finally:
+        sys.unraisablehook = previous_hook
         signal.signal(signal.SIGINT, signal.SIG_IGN if final else previous[0])
         signal.signal(signal.SIGTERM, signal.SIG_IGN if final else previous[1])
+
+
+def _quiet_signal_in_finaliser(previous):
+    """A signal that lands in a ``__del__`` cannot unwind (Python prints "Exception ignored in" and a traceback);
+    it is remembered, and :func:`raise_if_swallowed` raises it again at the next progress report, so nothing
+    is printed for it."""
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)) and _received is not None:
+            return
+        previous(unraisable)
+
+    return hook
 
 
 def outputs_committed() -> None:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressBar, QPushButton, QSpinBox, QTreeWidget
 from windows import WAIT, make_window
 
@@ -188,16 +188,29 @@ def test_probe_curves_stack_and_export(window, qtbot, small_png, tmp_path):
     assert w.curve_dock.probes == [] and w.canvas.probe_markers == []
 
 
+class LineSampler(QObject):
+    """Reads the task dock's progress line on the UI thread each time the worker reports."""
+
+    def __init__(self, w) -> None:
+        super().__init__()
+        self.w, self.lines, self.bars = w, [], []
+
+    @Slot(object)
+    def sample(self, ev) -> None:
+        self.lines.append(self.w.task_dock.eta.text())
+        self.bars.append(self.w.task_dock.progress.maximum())
+
+
 def test_saliency_overlay(window, qtbot, small_png):
     w = window
     w.open_path(small_png)
     w.task_dock.steps.setValue(6)
-    lines, bars = [], []  # what the progress line said while the map was computed (issue 23 item 3)
-    w.bridge.worker.jobEvent.connect(
-        lambda ev: (lines.append(w.task_dock.eta.text()), bars.append(w.task_dock.progress.maximum()))
-    )
-    with qtbot.waitSignal(w.bridge.worker.saliencyFinished, timeout=WAIT):
-        w.actionSaliencyMap.trigger()
+    sampler = LineSampler(w)  # what the progress line said while the map was computed (issue 23 item 3)
+    w.bridge.worker.jobEvent.connect(sampler.sample)  # queued to the UI thread, after the controller's slot
+    w.actionSaliencyMap.trigger()
+    # the worker's signal can reach qtbot's blocker before the UI thread has landed the map: wait for the map
+    qtbot.waitUntil(lambda: w.saliency is not None, timeout=WAIT)
+    lines, bars = sampler.lines, sampler.bars
     assert w.saliency.shape == (128, 128)
     assert any(t.startswith("Saliency map — inverting the image:") and "elapsed" in t for t in lines), lines
     assert any(t.startswith("Saliency map — measuring the curves:") and "s left" in t for t in lines), lines
