@@ -44,8 +44,8 @@ class JobController(QObject):
         self.edit_running = False  # an edit (not a probe or a map) is in flight: strokes now are for the next one
         self.plot_timer = QTimer(self, interval=PLOT_INTERVAL_MS, timeout=self._flush_plot)
         # the progress line is redrawn every second between events: elapsed time runs, the ETA counts down
-        self._line = None  # (when, done, total, eta_s, label) of the last progress shown
-        self._stage = ("", 0.0)  # the saliency stage running and when it began
+        self._line = None  # (when, done, total, eta_s, label, phase) of the last progress shown
+        self._pace = ("", 0.0, 0)  # the counted stage running, when and at which count it was first reported
         self.clock = QTimer(self, interval=1000, timeout=self._tick)
         bridge.worker.jobEvent.connect(self._event)
         bridge.busyChanged.connect(self._busy_changed)
@@ -104,7 +104,6 @@ class JobController(QObject):
         if not self._start(job, self._saliency_finished, on_stop=lambda: w.actionSaliencyMap.setChecked(False)):
             return False
         self._started = time.monotonic()
-        self._stage = ("", self._started)
         self._show(0, 0, None, "Saliency map — starting", phase=True)
         self.clock.start()
         self._saliency_of = composite_digest(composite)  # the map belongs to this composite
@@ -125,7 +124,7 @@ class JobController(QObject):
                 self._edit_progress(ev.value)
             return
         self.clock.stop()
-        self._line = None
+        self._line, self._pace = None, ("", 0.0, 0)
         on_result, on_stop = self._on_result, self._on_stop
         self._on_result = self._on_stop = None
         self.edit_running = False
@@ -156,11 +155,7 @@ class JobController(QObject):
             if len(ev.source_curve):
                 self._pending_plot = ev
             return
-        if ev.iteration == 1:  # the ETA counts iterations only, not the set-up before them
-            self._first_iteration = (time.monotonic(), 1)
-        start, first = getattr(self, "_first_iteration", (time.monotonic(), 1))
-        done = ev.iteration - first
-        eta = (time.monotonic() - start) / done * (ev.total - ev.iteration) if done > 0 else None
+        eta = self._eta("iterations", ev.iteration, ev.total)  # iterations only, not the set-up before them
         self._show(ev.iteration, ev.total, eta, "Optimising: iteration")
         self._pending_plot = ev
         if ev.preview is not None and self.w.task_dock.preview_check.isChecked():
@@ -168,12 +163,15 @@ class JobController(QObject):
 
     def _stage_progress(self, p: StageProgress) -> None:
         """A saliency map's stage: a determinate bar per stage, its ETA from that stage's own pace."""
+        self._show(p.done, p.total, self._eta(p.stage, p.done, p.total), STAGE_TEXT.get(p.stage, p.stage) + ":")
+
+    def _eta(self, stage: str, done: int, total: int) -> float | None:
+        """Seconds left in a counted stage at the pace since its first report (None until a second one)."""
         now = time.monotonic()
-        if p.stage != self._stage[0]:
-            self._stage = (p.stage, now)
-        began = self._stage[1]
-        eta = (now - began) / p.done * (p.total - p.done) if p.done > 0 else None
-        self._show(p.done, p.total, eta, STAGE_TEXT.get(p.stage, p.stage) + ":")
+        if stage != self._pace[0]:  # a new stage (a job's end resets it)
+            self._pace = (stage, now, done)
+        _, began, first = self._pace
+        return (now - began) / (done - first) * (total - done) if done > first else None
 
     def _show(self, done: int, total: int, eta: float | None, label: str, phase: bool = False) -> None:
         self._line = (time.monotonic(), done, total, eta, label, phase)
