@@ -257,8 +257,8 @@ class TaskPanel(QDockWidget):
         self.progress.setFormat(f"0 / {total}")
         self.eta.setText(f"{text}…" + ("" if elapsed_s is None else f" · {elapsed_s:.0f} s elapsed"))
         if text != getattr(self, "_phase_text", None):  # once per step: the clock's redraws leave the scroll alone
-            self.scroll.ensureWidgetVisible(self.eta)
-        self._phase_text = text  # a short dock scrolls to the progress, not the parameters
+            self.scroll.ensureWidgetVisible(self.eta)  # a short dock scrolls to the progress, not the parameters
+        self._phase_text = text
 
     def show_outcome(self, text: str) -> None:
         """The job ended: the bar stops, the line says how."""

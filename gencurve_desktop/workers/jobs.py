@@ -63,7 +63,7 @@ class SaliencyJob:
 
 @dataclass(frozen=True)
 class StageProgress:
-    """A map's or a probe's progress: the engine's stage (invert, saliency, curves) and its count."""
+    """A saliency map's progress: the engine's stage (invert, saliency) and its count."""
 
     stage: str
     done: int
