@@ -80,6 +80,8 @@ def main(out_dir: str, size: str = "1280x720") -> int:
     w.run_edit()
     wait_for(w.editLanded)
     w.bridge.worker.jobEvent.disconnect(during.on_event)
+    while w.bridge.busy:  # the edit lands before the worker reports itself free; a probe now would be refused
+        settle(50)
 
     # 2. the landed edit, a probe curve, and the result card
     w.set_tool("probe")
