@@ -90,6 +90,7 @@ class CurveDock(QDockWidget):
         has_curves = bool(curves)
         self.placeholder.setVisible(not has_curves and not self._running)
         self.legend.setVisible(has_curves)  # names without curves would sit on the hint
+        self._list_drawn()
         values = has_curves or self._running
         if values != self._values_shown:  # restyling an axis throws its cached picture away: only on a change
             self._values_shown = values
@@ -98,6 +99,19 @@ class CurveDock(QDockWidget):
         columns = 3 if self.probes else 2  # wide and short: it sits in the band kept free above the curves
         if columns != self.legend.columnCount:
             self.legend.setColumnCount(columns)
+
+    def _list_drawn(self) -> None:
+        """The legend names only the curves that are drawn, run curves first: no "(before)" entry before an edit
+        has landed, no source/reference entry when only probes are shown."""
+        wanted = [c for c in self._run_curves() if _drawn(c)] + [c for *_, c in self.probes]
+        if [sample.item for sample, _ in self.legend.items] != wanted:
+            self.legend.clear()
+            for curve in wanted:
+                self.legend.addItem(curve, curve.name())
+
+    def legend_names(self) -> list[str]:
+        """The names the legend lists, in its order."""
+        return [label.text for _, label in self.legend.items]
 
     def start_run(self, timesteps_up_to: int = 1000) -> None:
         """An edit starts: clear its curves and show the axes for it (the caller repaints before the engine starts:
@@ -225,6 +239,11 @@ class CurveDock(QDockWidget):
 
     def export_png(self, path: str | Path) -> None:
         self.plot.grab().save(str(path), "PNG")
+
+
+def _drawn(curve) -> bool:
+    x, _ = curve.getData()
+    return x is not None and len(x) > 0
 
 
 def _round_up(value: float) -> float:

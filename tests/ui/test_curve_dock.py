@@ -100,3 +100,20 @@ def test_the_legend_does_not_cover_the_curves(dock, qtbot):
     qtbot.wait(50)  # the legend's layout settles
     legend_bottom = view.mapSceneToView(dock.legend.sceneBoundingRect().bottomLeft()).y()
     assert max(max(v) for _, _, v in dock.series()) < legend_bottom
+
+
+def test_the_legend_lists_only_the_curves_that_are_drawn(dock):
+    dock.start_run()
+    dock.set_live(T, [1.0, 2.0, 3.0, 2.0, 1.0, 0.5], [0.5, 0.6, 0.7, 0.6, 0.5, 0.4])
+    assert dock.legend_names() == ["source region", "reference"]  # no "(before)" entries while none is drawn
+    dock.set_before(T, [0.9, 1.0, 1.1, 1.0, 0.9, 0.8], None)
+    dock.end_run()
+    assert dock.legend_names() == ["source region", "reference", "source (before)"]
+    dock.clear_run()
+    dock.add_probe("pixel (3, 4)", T, [1.0, 1.1, 1.2, 1.1, 1.0, 0.9])
+    assert dock.legend_names() == ["pixel (3, 4)"]  # a probe alone: no source / reference entries
+    dock.start_run()
+    dock.set_live(T, [1.0, 2.0, 3.0, 2.0, 1.0, 0.5], None)
+    assert dock.legend_names() == ["source region", "pixel (3, 4)"]  # run curves first, then the probes
+    dock.clear_probes()
+    assert dock.legend_names() == ["source region"]
