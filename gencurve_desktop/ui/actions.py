@@ -37,6 +37,7 @@ ACTIONS = [
     ("actionZoomOut", "Zoom &Out", (QKeySequence.ZoomOut, "-"), "canvas.zoom_out", False, None),
     ("actionZoomFit", "Zoom to &Fit", "Ctrl+0", "canvas.zoom_fit", False, None),
     ("actionZoom100", "Zoom &100 %", "Ctrl+1", "canvas.zoom_100", False, None),
+    ("actionLayerProperties", "Layer &Properties…", "F3", "layer_properties", False, "The edit layer's provenance"),
     ("actionSettings", "Model &Settings…", None, "model_setup.settings_dialog", False, None),
     ("actionExportPlot", "Export Plot as PNG…", None, "export_plot", False, None),
     ("actionExportCsv", "Export Curves as CSV…", None, "export_csv", False, None),
@@ -70,6 +71,8 @@ MENUS = {
         "actionInvertMask",
         "actionImportMask",
         "actionClearReference",
+        None,
+        "actionLayerProperties",
     ],
     "&Tools": ["actionBrush", "actionEraser", "actionReference", "actionProbe"],
     "&View": [

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSlider,
     QToolButton,
     QTreeWidget,
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from gencurve_desktop.document.layers import Layer, layer_tree
 
-ID, OPACITY, KIND = Qt.UserRole, Qt.UserRole + 1, Qt.UserRole + 2
+ID, OPACITY, KIND, EDIT = Qt.UserRole, Qt.UserRole + 1, Qt.UserRole + 2, Qt.UserRole + 3
 
 
 def edit_summary(provenance: dict) -> str:
@@ -48,6 +49,7 @@ class LayersPanel(QDockWidget):
     opacityChanged = Signal(str, float)  # committed: one undo step
     opacityPreview = Signal(str, float)  # while the slider is dragged: shown, not yet a change
     deleteRequested = Signal(str)
+    propertiesRequested = Signal(str)  # layer id: open its properties
     moveRequested = Signal(str, int)  # layer id, +1 up / -1 down (one step past a group's edge enters or leaves it)
 
     def __init__(self, parent=None) -> None:
@@ -67,10 +69,13 @@ class LayersPanel(QDockWidget):
         self.opacity_value.setMinimumWidth(40)
         row = QHBoxLayout()
         self.up, self.down, self.delete = QToolButton(body), QToolButton(body), QToolButton(body)
+        self.properties = QToolButton(body)
+        self.properties.setObjectName("layerPropertiesButton")
         for button, text, tip in (
             (self.up, "▲", "Move up (past a group's edge: into or out of the group)"),
             (self.down, "▼", "Move down (past a group's edge: into or out of the group)"),
             (self.delete, "✕", "Delete layer"),
+            (self.properties, "ⓘ", "Properties of the edit layer: task, parameters, curves, loss (F3)"),
         ):
             button.setText(text)
             button.setToolTip(tip)
@@ -95,6 +100,9 @@ class LayersPanel(QDockWidget):
         self.up.clicked.connect(lambda: self._move(+1))
         self.down.clicked.connect(lambda: self._move(-1))
         self.delete.clicked.connect(self._delete)
+        self.properties.clicked.connect(self._properties)
+        self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
 
     def show_layers(self, layers, groups=None, edits=None) -> None:
         """Refill from the document's layers and groups (bottom first there, top first here); ``edits`` (edit id
@@ -136,6 +144,7 @@ class LayersPanel(QDockWidget):
         item.setData(0, ID, thing.id)
         item.setData(0, OPACITY, thing.opacity)
         item.setData(0, KIND, kind)
+        item.setData(0, EDIT, kind == "layer" and thing.edit_id in getattr(self, "_edits", {}))
         item.setFlags(item.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsEditable)
         item.setCheckState(0, Qt.Checked if thing.visible else Qt.Unchecked)
         tips = []
@@ -196,6 +205,7 @@ class LayersPanel(QDockWidget):
             group = item.data(0, KIND) == "group"
             for button in (self.up, self.down, self.delete):
                 button.setEnabled(not group)
+        self.properties.setEnabled(item is not None and bool(item.data(0, EDIT)))
 
     def _opacity_moved(self, value: int) -> None:
         """Dragging shows the opacity live; a keyboard or track click commits at once."""
@@ -221,3 +231,22 @@ class LayersPanel(QDockWidget):
         item_id = self.current_id()
         if item_id and not self.current_is_group():
             self.deleteRequested.emit(item_id)
+
+    def _properties(self) -> None:
+        item = self.tree.currentItem()
+        if item is not None and item.data(0, EDIT):
+            self.propertiesRequested.emit(item.data(0, ID))
+
+    def _context_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        self.tree.setCurrentItem(item)
+        menu = QMenu(self.tree)
+        menu.setObjectName("layerMenu")
+        shown = menu.addAction("Properties…", self._properties)
+        shown.setEnabled(bool(item.data(0, EDIT)))
+        if item.data(0, KIND) == "layer":
+            menu.addAction("Delete", self._delete)
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
+        self.menu = menu

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QUndoView
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from gencurve_desktop.document.changes import (
     MaskStroke,
@@ -33,7 +33,9 @@ from gencurve_desktop.ui.curve_dock import CurveDock
 from gencurve_desktop.ui.document_session import DocumentSession
 from gencurve_desktop.ui.document_tools import DocumentTools
 from gencurve_desktop.ui.help import show_about, show_shortcuts
+from gencurve_desktop.ui.history_dock import HistoryDock
 from gencurve_desktop.ui.job_controller import JobController, composite_digest
+from gencurve_desktop.ui.layer_properties import open_properties
 from gencurve_desktop.ui.layers_panel import LayersPanel
 from gencurve_desktop.ui.model_setup import ModelSetup
 from gencurve_desktop.ui.status_bar import build_status_bar, show_model_notice, show_profile, show_saliency_legend
@@ -94,11 +96,8 @@ class MainWindow(QMainWindow):
         self.curve_dock = CurveDock(self)
         self.task_dock = TaskPanel(self)
         self.layers_dock = LayersPanel(self)
-        self.history_dock = QDockWidget("History", self)
-        self.history_dock.setObjectName("historyDock")
-        self.history_view = QUndoView(self.undo)
-        self.history_view.setObjectName("historyView")
-        self.history_dock.setWidget(self.history_view)
+        self.history_dock = HistoryDock(self.undo, self)
+        self.history_view = self.history_dock.view
         for dock in (self.task_dock, self.layers_dock, self.history_dock):
             self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.tabifyDockWidget(self.layers_dock, self.history_dock)
@@ -133,6 +132,8 @@ class MainWindow(QMainWindow):
         self.curve_dock.probesCleared.connect(self.canvas.clear_probe_markers)
         self.layers_dock.deleteRequested.connect(self._layer_delete)
         self.layers_dock.moveRequested.connect(self._layer_move)
+        self.layers_dock.propertiesRequested.connect(self.layer_properties_of)
+        self.history_dock.editActivated.connect(self.layer_properties_of)
 
         self.resize(1400, 900)
         restore_window_state(self)  # the last size, dock layout, task and parameters
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_image(np.full((64, 64, 3), 48, np.uint8), fit=True)
             self.canvas.set_mask(np.zeros((64, 64), bool))
             self.layers_dock.show_layers([])
+            self.history_dock.show_edits(None)
             self.zoom_label.setText("—")
             self.task_dock.clear_outcome()
             return
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_mask(doc.mask)
         self.canvas.set_reference(doc.references[0] if doc.references else None)
         self.layers_dock.show_layers(doc.layers, doc.groups, {e.id: e.provenance for e in doc.edits})
+        self.history_dock.show_edits(doc)
         self._drop_stale_saliency(None if self.actionCompare.isChecked() else composite)
 
     def _drop_stale_saliency(self, composite: np.ndarray | None) -> None:
@@ -238,6 +241,14 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         show_shortcuts(self)
+
+    def layer_properties(self) -> None:
+        """The selected edit layer's properties (F3, as in Krita)."""
+        open_properties(self)
+
+    def layer_properties_of(self, layer_id: str) -> None:
+        self.layers_dock.select(layer_id)
+        open_properties(self, layer_id)
 
     # ------------------------------------------------------------------ tools and undoable changes
     def set_tool(self, tool: str) -> None:

@@ -193,6 +193,26 @@ def test_a_landed_edit_layer_is_selected_and_its_tooltip_tells_its_provenance_af
         assert again.open_path(project)
         tips = [item.toolTip(0) for item in again.layers_dock.items()]
         assert any("saliency-down with demo: seed 0, 2 iterations" in t for t in tips), tips
+        # the History shows the file's edit although this session's undo history is empty
+        assert again.undo.count() == 0 and again.history_dock.edits.count() == 1
+        assert "saliency-down, seed 0, 2 it" in again.history_dock.edits.item(0).text()
+        edit_layer = next(x for x in again.doc.layers if x.edit_id)
+        again.layers_dock.select(again.doc.layers[0].id)
+        assert not again.layers_dock.properties.isEnabled()  # the photo has no provenance
+        again.actionLayerProperties.trigger()  # F3 on the photo: a word why, no dialog
+        assert getattr(again, "properties_dialog", None) is None
+        again.layers_dock.select(edit_layer.id)
+        assert again.layers_dock.properties.isEnabled()
+        again.actionLayerProperties.trigger()  # F3, as in Krita
+        dialog = again.properties_dialog
+        rows = dict(dialog.rows)
+        assert rows["Task"] == "saliency-down" and rows["Seed"] == "0" and rows["Iterations"] == "2"
+        assert "measured on the input and output images" in rows["Curve fluctuation"]
+        assert "steps 4" in rows["Parameters"] and rows["Model"] == "demo"
+        assert dialog.drawn == ["source (before)", "source (after)"] and len(dialog.loss_points) == 2
+        dialog.close()
+        again.history_dock._activated(again.history_dock.edits.item(0))  # double-click in the History
+        assert again.properties_dialog.isVisible() and again.layers_dock.current_id() == edit_layer.id
     finally:
         again.discard_and_close()
 
