@@ -32,7 +32,7 @@ ACTIONS = [
     ("actionRun", "Run", "Ctrl+Return", "run_edit", False, "Run the edit (Ctrl+Enter)"),
     ("actionCancel", "Cancel", "Escape", "jobs.cancel", False, "Cancel the job (Esc)"),
     ("actionSaliencyMap", "&Saliency Map", "M", "toggle_saliency", True, "Show the curve-fluctuation saliency map"),
-    ("actionCompare", "Compare with &Original", "\\", "refresh", True, "Show the original photo instead of the result"),
+    ("actionCompare", "Compare with &Original", "\\", "refresh", True, "Split view: original | result (drag the line)"),
     ("actionZoomIn", "Zoom &In", (QKeySequence.ZoomIn, "Ctrl+=", "+", "="), "canvas.zoom_in", False, None),
     ("actionZoomOut", "Zoom &Out", (QKeySequence.ZoomOut, "-"), "canvas.zoom_out", False, None),
     ("actionZoomFit", "Zoom to &Fit", "Ctrl+0", "canvas.zoom_fit", False, None),

@@ -8,6 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QLabel
 
+from gencurve_desktop.ui.compare_split import SplitCompare
 from gencurve_desktop.ui.qimage import heat_overlay, mask_overlay, to_pixmap
 
 TOOLS = ("brush", "eraser", "reference", "probe")
@@ -50,6 +51,7 @@ class CanvasView(QGraphicsView):
         for z, item in enumerate((self.image_item, self.saliency_item, self.mask_item, self.marker, self.outline)):
             item.setZValue(z)
             self.scene().addItem(item)
+        self.split = SplitCompare(self, 0.5)  # the original over the result, under the overlays
         self.tool = "brush"
         self.brush_size = 24
         self.mask = np.zeros((1, 1), bool)
@@ -73,6 +75,10 @@ class CanvasView(QGraphicsView):
         self._scroll_past()
         if fit or first:
             self.zoom_fit()
+
+    def set_compare(self, original: np.ndarray | None) -> None:
+        """Split the view: ``original`` left of a draggable divider, the result right of it; None ends it."""
+        self.split.show(original)
 
     def set_mask(self, mask: np.ndarray) -> None:
         self.mask = mask
@@ -153,6 +159,11 @@ class CanvasView(QGraphicsView):
             self.zoom_fit()  # a dock closed, the window resized: still the whole image, as Krita's fit mode does
         self._scroll_past()
         self._place_hint()
+        self.split.place()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self.split.place()  # its labels sit on the viewport, beside the divider
 
     def zoom_in(self) -> None:
         self.zoom_by(ZOOM_STEP)
@@ -166,11 +177,15 @@ class CanvasView(QGraphicsView):
             self.fitting = False
             self.scale(factor, factor)
             self._scroll_past()
+            self.split.place()
             self.zoomChanged.emit(scale)
 
     def set_tool(self, tool: str) -> None:
         self.tool = tool
-        self.setCursor(Qt.CrossCursor if tool in ("reference", "probe") else Qt.BlankCursor)
+        self._tool_cursor()
+
+    def _tool_cursor(self) -> None:
+        self.viewport().setCursor(Qt.CrossCursor if self.tool in ("reference", "probe") else Qt.BlankCursor)
 
     def set_brush_size(self, size: int) -> None:
         self.brush_size = int(min(MAX_BRUSH, max(MIN_BRUSH, size)))
@@ -227,10 +242,13 @@ class CanvasView(QGraphicsView):
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space):
             self._pan_from = event.position()
-            self.setCursor(Qt.ClosedHandCursor)
+            self.viewport().setCursor(Qt.ClosedHandCursor)
             return
         if event.button() != Qt.LeftButton:
             return super().mousePressEvent(event)
+        if self.split.near(event.position().x()):  # the compare divider is dragged with any tool
+            self.split.dragging = True
+            return
         scene_pos = self.mapToScene(event.position().toPoint())
         if self.tool in ("brush", "eraser"):  # also from the margin: the stroke paints where it meets the image
             self.begin_stroke(*self._raw_xy(scene_pos))
@@ -251,6 +269,13 @@ class CanvasView(QGraphicsView):
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
             return
         scene_pos = self.mapToScene(event.position().toPoint())
+        if self.split.dragging:
+            self.split.drag_to(scene_pos.x())
+            return
+        if self.split.near(event.position().x()):
+            self.viewport().setCursor(Qt.SplitHCursor)
+        elif self.split.active and self._pan_from is None and not self._space:
+            self._tool_cursor()
         self._last_scene_pos = scene_pos
         self._update_outline(scene_pos)
         xy = self._image_xy(scene_pos)
@@ -265,6 +290,7 @@ class CanvasView(QGraphicsView):
             self.set_tool(self.tool)
             return
         if event.button() == Qt.LeftButton:
+            self.split.dragging = False
             self.end_stroke()
 
     def wheelEvent(self, event) -> None:
@@ -282,7 +308,7 @@ class CanvasView(QGraphicsView):
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
             self._space = True
-            self.setCursor(Qt.OpenHandCursor)
+            self.viewport().setCursor(Qt.OpenHandCursor)
         elif event.key() == Qt.Key_BracketLeft:
             self.set_brush_size(round(self.brush_size / 1.25))
         elif event.key() == Qt.Key_BracketRight:

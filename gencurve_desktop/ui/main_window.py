@@ -198,19 +198,20 @@ class MainWindow(QMainWindow):
         if doc is None:  # an empty window: a hint, no zoom figure, no previous job's outcome
             self.canvas.set_image(np.full((64, 64, 3), 48, np.uint8), fit=True)
             self.canvas.set_mask(np.zeros((64, 64), bool))
+            self.canvas.set_compare(None)
             self.layers_dock.show_layers([])
             self.history_dock.show_edits(None)
             self.zoom_label.setText("—")
             self.task_dock.clear_outcome()
             return
-        shown = doc.layers[:1] if self.actionCompare.isChecked() else doc.layers
-        composite = doc.composite(layers=shown)
+        composite = doc.composite()
         self.canvas.set_image(composite, fit=fit)
+        self.canvas.set_compare(doc.composite(layers=doc.layers[:1]) if self.actionCompare.isChecked() else None)
         self.canvas.set_mask(doc.mask)
         self.canvas.set_reference(doc.references[0] if doc.references else None)
         self.layers_dock.show_layers(doc.layers, doc.groups, {e.id: e.provenance for e in doc.edits})
         self.history_dock.show_edits(doc)
-        self._drop_stale_saliency(None if self.actionCompare.isChecked() else composite)
+        self._drop_stale_saliency(composite)
 
     def _drop_stale_saliency(self, composite: np.ndarray | None) -> None:
         """A saliency map is shown only over the composite it was computed on: once the layers change (an edit,

@@ -130,3 +130,37 @@ def test_the_fitted_image_refits_when_the_view_resizes_until_the_user_zooms(wind
     window.resize(1200, 760)
     qtbot.wait(100)
     assert view.transform().m11() == pytest.approx(chosen)
+
+
+def test_compare_splits_the_view_with_a_labelled_divider_that_drags_and_stays_on_its_column(window, qtbot):
+    from gencurve_desktop.document.changes import AddLayer
+    from gencurve_desktop.document.layers import Layer
+
+    w, view = window, window.canvas
+    red = np.zeros((w.doc.height, w.doc.width, 3), np.uint8)
+    red[..., 0] = 255
+    w.session.push(AddLayer(Layer.from_rgb("all red", red)))
+    w.actionCompare.trigger()  # \\
+    qtbot.wait(20)
+    shot = view.viewport().grab().toImage()
+    divider = view.mapFromScene(view.split.divider_x(), 0).x()
+    top, bottom = view.mapFromScene(0, 0).y(), view.mapFromScene(0, w.doc.height).y()
+    y = (top + bottom) // 2
+    left_x, right_x = (view.mapFromScene(0, 0).x() + divider) // 2, divider + 15
+    original = w.doc.composite(layers=w.doc.layers[:1])
+    left_xy = view.mapToScene(QPoint(left_x, y))
+    assert shot.pixelColor(left_x, y).getRgb()[:3] == tuple(original[int(left_xy.y()), int(left_xy.x())])
+    assert shot.pixelColor(right_x, y).getRgb()[:3] == (255, 0, 0)  # the result: the red layer on top
+    labels = {label.objectName(): label for label in view.split.labels}
+    assert labels["compareOriginalLabel"].isVisible() and labels["compareOriginalLabel"].text() == "Original"
+    assert labels["compareOriginalLabel"].geometry().right() < divider < labels["compareResultLabel"].x()
+    qtbot.mousePress(view.viewport(), Qt.LeftButton, pos=QPoint(divider, y))  # grabs the divider, paints nothing
+    qtbot.mouseMove(view.viewport(), QPoint(divider + 40, y))
+    qtbot.mouseRelease(view.viewport(), Qt.LeftButton, pos=QPoint(divider + 40, y))
+    assert not w.doc.mask.any()
+    column = view.split.divider_x()
+    assert column == pytest.approx(view.mapToScene(QPoint(divider + 40, y)).x(), abs=1.0)
+    view.zoom_by(2.0)
+    assert view.split.divider_x() == column  # zoom keeps it on the same image column
+    w.actionCompare.trigger()
+    assert not view.split.active and not any(label.isVisible() for label in view.split.labels)
