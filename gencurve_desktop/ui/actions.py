@@ -39,8 +39,8 @@ ACTIONS = [
     ("actionZoom100", "Zoom &100 %", "Ctrl+1", "canvas.zoom_100", False, None),
     ("actionLayerProperties", "Layer &Properties…", "F3", "layer_properties", False, "The edit layer's provenance"),
     ("actionSettings", "Model &Settings…", None, "model_setup.settings_dialog", False, None),
-    ("actionExportPlot", "Export Plot as PNG…", None, "export_plot", False, None),
-    ("actionExportCsv", "Export Curves as CSV…", None, "export_csv", False, None),
+    ("actionExportPlot", "Export Plot as PNG…", None, "tools.export_plot", False, None),
+    ("actionExportCsv", "Export Curves as CSV…", None, "tools.export_csv", False, None),
     ("actionClearProbes", "Clear Probe Curves", None, "curve_dock.clear_probes", False, None),
 ]
 

@@ -107,3 +107,18 @@ def saliency_pixels(values: np.ndarray, path: str) -> np.ndarray:
     if not lower.endswith(".png"):
         raise BadInputError(f"{path}: export the saliency map as .png or .tif")
     return heat_overlay(values)[..., :3]
+
+    def export_plot(self) -> None:
+        """Curves ▸ Export Plot as PNG."""
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export plot", "curves.png", "PNG (*.png)")
+        if path:
+            self.w.curve_dock.export_png(path)
+
+    def export_csv(self) -> None:
+        """Curves ▸ Export Curves as CSV."""
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export curves", "curves.csv", "CSV (*.csv)")
+        if path:
+            try:
+                self.w.curve_dock.export_csv(path)
+            except (GenCurveError, OSError) as e:
+                self.w.show_error("Cannot export the curves", str(e))

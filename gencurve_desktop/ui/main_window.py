@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from gencurve_desktop.document.changes import (
     MaskStroke,
@@ -25,10 +25,10 @@ from gencurve_desktop.document.changes import (
     SetReference,
 )
 from gencurve_desktop.document.layers import composite
-from gencurve_desktop.errors import GenCurveError
 from gencurve_desktop.settings import SettingsStore
 from gencurve_desktop.ui.actions import fill_recent, make_actions, make_menus
 from gencurve_desktop.ui.canvas import CanvasView
+from gencurve_desktop.ui.cursor_readout import CursorReadout
 from gencurve_desktop.ui.curve_dock import CurveDock
 from gencurve_desktop.ui.document_session import DocumentSession
 from gencurve_desktop.ui.document_tools import DocumentTools
@@ -121,7 +121,12 @@ class MainWindow(QMainWindow):
         s.titleChanged.connect(lambda: fill_recent(self, s.recent_files()))
         self.jobs.editLanded.connect(self.editLanded)
         self.model_setup.loaded.connect(lambda _id, random, note: show_model_notice(self, note, random))
-        self.canvas.cursorMoved.connect(lambda x, y: self.coords.setText("" if x < 0 else f"x {x}  y {y}"))
+        self.readout = CursorReadout()
+        self.canvas.cursorMoved.connect(
+            lambda x, y: self.coords.setText(
+                self.readout.text(x, y, self.saliency, self.canvas.saliency_item.isVisible())
+            )
+        )
         self.canvas.strokeFinished.connect(self._stroke_finished)
         self.canvas.referenceClicked.connect(lambda x, y: s.push(SetReference((x, y))))
         self.canvas.probeClicked.connect(self.jobs.probe)
@@ -330,20 +335,6 @@ class MainWindow(QMainWindow):
         j = self.doc.layer_index(layer_id) + direction
         if 0 <= j < len(self.doc.layers):
             self.session.push(MoveLayer(layer_id, j))
-
-    # ------------------------------------------------------------------ curve exports
-    def export_plot(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export plot", "curves.png", "PNG (*.png)")
-        if path:
-            self.curve_dock.export_png(path)
-
-    def export_csv(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export curves", "curves.csv", "CSV (*.csv)")
-        if path:
-            try:
-                self.curve_dock.export_csv(path)
-            except (GenCurveError, OSError) as e:
-                self.show_error("Cannot export the curves", str(e))
 
     # ------------------------------------------------------------------ files dropped on the window
     def dragEnterEvent(self, event) -> None:

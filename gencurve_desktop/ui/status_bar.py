@@ -48,9 +48,19 @@ def build_status_bar(window) -> None:
     window.saliency_opacity.setMaximumWidth(90)
     window.saliency_opacity.setToolTip("Saliency overlay opacity")
     window.saliency_opacity.setAccessibleName("Saliency overlay opacity")
+    window.saliency_opacity_value = QLabel("60 %")
+    window.saliency_opacity_value.setObjectName("saliencyOpacityValue")
+    window.saliency_opacity_value.setMinimumWidth(36)
+    window.saliency_opacity.valueChanged.connect(lambda v: window.saliency_opacity_value.setText(f"{v} %"))
     bar = window.statusBar()
     bar.addWidget(window.coords, 1)
-    saliency = (window.saliency_caption, window.saliency_legend, window.saliency_high, window.saliency_opacity)
+    saliency = (
+        window.saliency_caption,
+        window.saliency_legend,
+        window.saliency_high,
+        window.saliency_opacity,
+        window.saliency_opacity_value,
+    )
     for widget in (window.profile_label, window.zoom_label, window.brush_label, *saliency):
         bar.addPermanentWidget(widget)
     for widget in (window.prediction_label, window.model_label, window.model_notice):
@@ -91,5 +101,11 @@ def show_model_notice(window, note: str, random_weights: bool) -> None:
 
 def show_saliency_legend(window, visible: bool) -> None:
     """The legend and opacity slider are shown while the saliency overlay is."""
-    for widget in (window.saliency_caption, window.saliency_legend, window.saliency_high, window.saliency_opacity):
+    for widget in (
+        window.saliency_caption,
+        window.saliency_legend,
+        window.saliency_high,
+        window.saliency_opacity,
+        window.saliency_opacity_value,
+    ):
         widget.setVisible(visible)

@@ -164,3 +164,30 @@ def test_compare_splits_the_view_with_a_labelled_divider_that_drags_and_stays_on
     assert view.split.divider_x() == column  # zoom keeps it on the same image column
     w.actionCompare.trigger()
     assert not view.split.active and not any(label.isVisible() for label in view.split.labels)
+
+
+def test_the_status_bar_reads_the_saliency_under_the_cursor_and_the_overlay_opacity(window, qtbot):
+    from gencurve_desktop.ui.job_controller import composite_digest
+
+    w, view = window, window.canvas
+    values = np.tile(np.linspace(0.0, 1.0, w.doc.width, dtype=np.float32), (w.doc.height, 1))
+    w.saliency, w.saliency_digest = values, composite_digest(w.doc.composite())
+    w.actionSaliencyMap.setChecked(True)
+    w.show_saliency()
+    view.zoom_100()
+    view.centerOn(64, 64)
+    pos = view.mapFromScene(QPointF(120.5, 40.5))
+    qtbot.mouseMove(view.viewport(), pos)
+    qtbot.waitUntil(lambda: "saliency" in w.coords.text())
+    at = view.mapToScene(pos)
+    x, y = int(at.x()), int(at.y())
+    top = int(np.ceil(100 * (w.doc.width - x) / w.doc.width))  # each column one value: the share at or above it
+    assert w.coords.text() == f"x {x}  y {y}  ·  saliency {values[y, x]:.4g} (top {top} %)"
+    w.saliency_opacity.setValue(35)
+    assert w.saliency_opacity_value.text() == "35 %" and w.saliency_opacity_value.isVisible()
+    assert view.saliency_item.opacity() == pytest.approx(0.35)
+    w.actionSaliencyMap.setChecked(False)
+    w.show_saliency()
+    qtbot.mouseMove(view.viewport(), pos + QPoint(1, 0))
+    qtbot.waitUntil(lambda: w.coords.text().startswith(f"x {x + 1}"))
+    assert "saliency" not in w.coords.text() and not w.saliency_opacity_value.isVisible()
