@@ -9,7 +9,8 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QLabel
 
 from gencurve_desktop.ui.compare_split import SplitCompare
-from gencurve_desktop.ui.qimage import heat_overlay, mask_overlay, to_pixmap
+from gencurve_desktop.ui.qimage import heat_overlay, mask_overlay, soft_mask_overlay, to_pixmap
+from gencurve_desktop.workers.previews import feathered_mask
 
 TOOLS = ("brush", "eraser", "reference", "probe")
 ZOOM_STEP = 1.25  # one wheel notch, one Ctrl++ / Ctrl+-
@@ -54,6 +55,7 @@ class CanvasView(QGraphicsView):
         self.split = SplitCompare(self, 0.5)  # the original over the result, under the overlays
         self.tool = "brush"
         self.brush_size = 24
+        self.feather_px = 0  # the overlay shows the edge an edit will blend with (the Edit dock's feather)
         self.mask = np.zeros((1, 1), bool)
         self._stroke: np.ndarray | None = None
         self._last: tuple[int, int] | None = None
@@ -81,11 +83,24 @@ class CanvasView(QGraphicsView):
         self.split.show(original)
 
     def set_mask(self, mask: np.ndarray) -> None:
+        """Show ``mask`` with its feathered edge (the edit's blend weight fading out over ``feather_px``)."""
         self.mask = mask
-        self._render_mask(mask)
+        weights, (x, y) = feathered_mask(mask, self.feather_px)
+        if weights.size == 0:
+            self._render_mask(np.zeros((1, 1), bool))
+            return
+        self.mask_item.setPixmap(to_pixmap(soft_mask_overlay(weights)))
+        self.mask_item.setOffset(x, y)
+
+    def set_feather(self, feather_px: int) -> None:
+        """The feather the overlay previews (pixels outside the mask over which the edit fades out)."""
+        self.feather_px = max(0, int(feather_px))
+        self.set_mask(self.mask)
 
     def _render_mask(self, mask: np.ndarray) -> None:
+        """The hard-edged overlay, drawn while a stroke is painted (cheap); the stroke's end shows the feather."""
         self.mask_item.setPixmap(to_pixmap(mask_overlay(mask)))
+        self.mask_item.setOffset(0, 0)
 
     def set_reference(self, point) -> None:
         self.marker.setVisible(point is not None)
@@ -234,7 +249,9 @@ class CanvasView(QGraphicsView):
 
     def end_stroke(self) -> None:
         if self._stroke is not None and self._stroke.any():
-            self.strokeFinished.emit(self._stroke, self.tool == "eraser")
+            self.strokeFinished.emit(self._stroke, self.tool == "eraser")  # the window shows the new mask
+        elif self._stroke is not None:
+            self.set_mask(self.mask)  # nothing painted: back to the feathered overlay
         self._stroke = None
         self._last = None
 

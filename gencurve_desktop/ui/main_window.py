@@ -143,6 +143,8 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         restore_window_state(self)  # the last size, dock layout, task and parameters
         save_when_changed(self)  # and they are written again soon after each change
+        self.task_dock.feather.valueChanged.connect(self.canvas.set_feather)  # the overlay shows the feathered edge
+        self.canvas.set_feather(self.task_dock.feather.value())
         s.set_document(None)
         fill_recent(self, s.recent_files())
         self.model_setup.start()

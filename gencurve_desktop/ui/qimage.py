@@ -27,6 +27,14 @@ def mask_overlay(mask: np.ndarray, color=(255, 48, 48, 110)) -> np.ndarray:
     return out
 
 
+def soft_mask_overlay(weights: np.ndarray, color=(255, 48, 48, 110)) -> np.ndarray:
+    """Blend weights in 0..1 (the feathered mask) as an RGBA overlay whose alpha follows the weight."""
+    out = np.zeros(weights.shape + (4,), np.uint8)
+    out[..., :3] = color[:3]
+    out[..., 3] = np.rint(np.clip(weights, 0.0, 1.0) * color[3]).astype(np.uint8)
+    return out
+
+
 def heat_overlay(values: np.ndarray) -> np.ndarray:
     """A float map as an RGBA heat overlay (black-red-yellow), alpha following the value."""
     lo, hi = float(values.min()), float(values.max())

@@ -191,3 +191,24 @@ def test_the_status_bar_reads_the_saliency_under_the_cursor_and_the_overlay_opac
     qtbot.mouseMove(view.viewport(), pos + QPoint(1, 0))
     qtbot.waitUntil(lambda: w.coords.text().startswith(f"x {x + 1}"))
     assert "saliency" not in w.coords.text() and not w.saliency_opacity_value.isVisible()
+
+
+def test_the_mask_overlay_previews_the_feathered_edge_the_edit_will_blend_with(window, qtbot):
+    w, view = window, window.canvas
+    stroke = np.zeros((w.doc.height, w.doc.width), bool)
+    stroke[40:80, 40:80] = True
+    w.paint_mask(stroke)
+    w.task_dock.feather.setValue(8)
+
+    def overlay_alpha():
+        image = view.mask_item.pixmap().toImage()
+        off = view.mask_item.offset()
+        return lambda x, y: image.pixelColor(x - int(off.x()), y - int(off.y())).alpha()
+
+    alpha = overlay_alpha()
+    inside, edge_near, edge_far = alpha(60, 60), alpha(82, 60), alpha(86, 60)
+    assert inside == 110 and inside > edge_near > edge_far > 0  # today: 110 inside, 0 at once outside
+    assert view.mask_item.pixmap().width() < w.doc.width  # drawn in the mask's box, not over the whole photo
+    w.task_dock.feather.setValue(0)
+    alpha = overlay_alpha()
+    assert alpha(60, 60) == 110 and alpha(80, 60) == 0  # no feather: the hard edge
