@@ -21,6 +21,10 @@ ACTIONS = [
     ("actionEraser", "&Eraser", "E", "tool_eraser", True, "Erase the mask"),
     ("actionReference", "&Reference", "R", "tool_reference", True, "Click the reference pixel"),
     ("actionProbe", "Curve &Probe", "P", "tool_probe", True, "Click any pixel to plot its generation curve"),
+    ("actionMove", "&Move Layer", "T", "tool_move", True, "Drag the selected layer (Krita's T)"),
+    ("actionPasteLayer", "&Paste as New Layer", QKeySequence.Paste, "moves.paste_as_layer", False, None),
+    ("actionScaleLayer", "&Scale Layer…", "Ctrl+T", "moves.scale_layer", False, "Scale the selected layer"),
+    ("actionMaskFromLayer", "Mask from &Layer", None, "moves.mask_from_layer", False, "Mask the layer's opaque pixels"),
     ("actionClearMask", "&Clear Mask", "Ctrl+Shift+A", "clear_mask", False, None),
     ("actionInvertMask", "&Invert Mask", "Ctrl+I", "invert_mask", False, None),
     ("actionImportMask", "I&mport Mask…", None, "tools.import_mask", False, "Use a black-and-white image as the mask"),
@@ -43,6 +47,13 @@ ACTIONS = [
     ("actionExportCsv", "Export Curves as CSV…", None, "tools.export_csv", False, None),
     ("actionClearProbes", "Clear Probe Curves", None, "curve_dock.clear_probes", False, None),
 ]
+
+#: Actions that need a document (disabled in an empty window)
+DOC_ACTIONS = tuple(
+    "actionClose actionImportMask actionClearReference actionShowMask actionExportSaliency actionSave actionSaveAs"
+    " actionExport actionExportMask actionRun actionClearMask actionInvertMask actionSaliencyMap actionCompare"
+    " actionScaleLayer actionMaskFromLayer".split()
+)
 
 #: Redo takes the platform's keys and Ctrl+Y (Krita, GIMP and Windows users all reach for it)
 UNDO_REDO_KEYS = {"actionUndo": QKeySequence.Undo, "actionRedo": (QKeySequence.Redo, "Ctrl+Y")}
@@ -67,6 +78,10 @@ MENUS = {
         "actionUndo",
         "actionRedo",
         None,
+        "actionPasteLayer",
+        "actionScaleLayer",
+        "actionMaskFromLayer",
+        None,
         "actionClearMask",
         "actionInvertMask",
         "actionImportMask",
@@ -74,7 +89,7 @@ MENUS = {
         None,
         "actionLayerProperties",
     ],
-    "&Tools": ["actionBrush", "actionEraser", "actionReference", "actionProbe"],
+    "&Tools": ["actionBrush", "actionEraser", "actionReference", "actionProbe", "actionMove"],
     "&View": [
         "actionZoomIn",
         "actionZoomOut",
@@ -98,6 +113,7 @@ TOOLBAR = [
     "actionEraser",
     "actionReference",
     "actionProbe",
+    "actionMove",
     None,
     "actionRun",
     "actionCancel",

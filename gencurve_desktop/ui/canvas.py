@@ -12,7 +12,7 @@ from gencurve_desktop.ui.compare_split import SplitCompare
 from gencurve_desktop.ui.qimage import heat_overlay, mask_overlay, soft_mask_overlay, to_pixmap
 from gencurve_desktop.workers.previews import feathered_mask
 
-TOOLS = ("brush", "eraser", "reference", "probe")
+TOOLS = ("brush", "eraser", "reference", "probe", "move")
 ZOOM_STEP = 1.25  # one wheel notch, one Ctrl++ / Ctrl+-
 MIN_BRUSH, MAX_BRUSH = 1, 512
 
@@ -25,6 +25,8 @@ class CanvasView(QGraphicsView):
     referenceClicked = Signal(int, int)
     probeClicked = Signal(int, int)
     brushSizeChanged = Signal(int)
+    moveStarted = Signal()  # the Move tool was pressed: the window floats the selected layer (float_layer)
+    moveFinished = Signal(int, int)  # dx, dy in image pixels
     zoomChanged = Signal(float)  # view scale, 1.0 = 100 %
 
     def __init__(self, parent=None) -> None:
@@ -53,6 +55,11 @@ class CanvasView(QGraphicsView):
             item.setZValue(z)
             self.scene().addItem(item)
         self.split = SplitCompare(self, 0.5)  # the original over the result, under the overlays
+        self.floating = QGraphicsPixmapItem()  # the layer being moved, drawn over the rest while dragged
+        self.floating.setZValue(0.4)
+        self.floating.setVisible(False)
+        self.scene().addItem(self.floating)
+        self._move_from: QPointF | None = None
         self.tool = "brush"
         self.brush_size = 24
         self.feather_px = 0  # the overlay shows the edge an edit will blend with (the Edit dock's feather)
@@ -81,6 +88,14 @@ class CanvasView(QGraphicsView):
     def set_compare(self, original: np.ndarray | None) -> None:
         """Split the view: ``original`` left of a draggable divider, the result right of it; None ends it."""
         self.split.show(original)
+
+    def float_layer(self, under: np.ndarray, layer_rgba: np.ndarray, opacity: float) -> None:
+        """While the Move tool drags: ``under`` (the other layers) as the image, the moved layer floating on top."""
+        self.image_item.setPixmap(to_pixmap(under))
+        self.floating.setPixmap(to_pixmap(layer_rgba))
+        self.floating.setOpacity(opacity)
+        self.floating.setPos(0, 0)
+        self.floating.setVisible(True)
 
     def set_mask(self, mask: np.ndarray) -> None:
         """Show ``mask`` with its feathered edge (the edit's blend weight fading out over ``feather_px``)."""
@@ -200,7 +215,8 @@ class CanvasView(QGraphicsView):
         self._tool_cursor()
 
     def _tool_cursor(self) -> None:
-        self.viewport().setCursor(Qt.CrossCursor if self.tool in ("reference", "probe") else Qt.BlankCursor)
+        shape = {"reference": Qt.CrossCursor, "probe": Qt.CrossCursor, "move": Qt.SizeAllCursor}
+        self.viewport().setCursor(shape.get(self.tool, Qt.BlankCursor))
 
     def set_brush_size(self, size: int) -> None:
         self.brush_size = int(min(MAX_BRUSH, max(MIN_BRUSH, size)))
@@ -267,6 +283,10 @@ class CanvasView(QGraphicsView):
             self.split.dragging = True
             return
         scene_pos = self.mapToScene(event.position().toPoint())
+        if self.tool == "move":
+            self._move_from = scene_pos
+            self.moveStarted.emit()
+            return
         if self.tool in ("brush", "eraser"):  # also from the margin: the stroke paints where it meets the image
             self.begin_stroke(*self._raw_xy(scene_pos))
             return
@@ -289,6 +309,9 @@ class CanvasView(QGraphicsView):
         if self.split.dragging:
             self.split.drag_to(scene_pos.x())
             return
+        if self._move_from is not None and self.floating.isVisible():
+            self.floating.setPos(*self._move_delta(scene_pos))
+            return
         if self.split.near(event.position().x()):
             self.viewport().setCursor(Qt.SplitHCursor)
         elif self.split.active and self._pan_from is None and not self._space:
@@ -306,9 +329,20 @@ class CanvasView(QGraphicsView):
             self._pan_from = None
             self.set_tool(self.tool)
             return
+        if event.button() == Qt.LeftButton and self._move_from is not None:
+            dx, dy = self._move_delta(self.mapToScene(event.position().toPoint()))
+            self._move_from = None
+            if self.floating.isVisible():
+                self.moveFinished.emit(dx, dy)  # the window applies the move and redraws the image
+            self.floating.setVisible(False)
+            return
         if event.button() == Qt.LeftButton:
             self.split.dragging = False
             self.end_stroke()
+
+    def _move_delta(self, scene_pos: QPointF) -> tuple[int, int]:
+        d = scene_pos - self._move_from
+        return round(d.x()), round(d.y())
 
     def wheelEvent(self, event) -> None:
         """Zoom about the image point under the cursor: it stays under the cursor."""

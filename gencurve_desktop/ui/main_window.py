@@ -26,7 +26,7 @@ from gencurve_desktop.document.changes import (
 )
 from gencurve_desktop.document.layers import composite
 from gencurve_desktop.settings import SettingsStore
-from gencurve_desktop.ui.actions import fill_recent, make_actions, make_menus
+from gencurve_desktop.ui.actions import DOC_ACTIONS, fill_recent, make_actions, make_menus
 from gencurve_desktop.ui.canvas import CanvasView
 from gencurve_desktop.ui.cursor_readout import CursorReadout
 from gencurve_desktop.ui.curve_dock import CurveDock
@@ -35,6 +35,7 @@ from gencurve_desktop.ui.document_tools import DocumentTools
 from gencurve_desktop.ui.help import show_about, show_shortcuts
 from gencurve_desktop.ui.history_dock import HistoryDock
 from gencurve_desktop.ui.job_controller import JobController, composite_digest
+from gencurve_desktop.ui.layer_moves import LayerMoves
 from gencurve_desktop.ui.layer_properties import open_properties
 from gencurve_desktop.ui.layers_panel import LayersPanel
 from gencurve_desktop.ui.model_setup import ModelSetup
@@ -47,23 +48,6 @@ from gencurve_desktop.ui.window_state import (
     save_window_state,
 )
 from gencurve_desktop.workers.bridge import EngineBridge
-
-DOC_ACTIONS = (
-    "actionClose",
-    "actionImportMask",
-    "actionClearReference",
-    "actionShowMask",
-    "actionExportSaliency",
-    "actionSave",
-    "actionSaveAs",
-    "actionExport",
-    "actionExportMask",
-    "actionRun",
-    "actionClearMask",
-    "actionInvertMask",
-    "actionSaliencyMap",
-    "actionCompare",
-)
 
 
 class MainWindow(QMainWindow):
@@ -89,6 +73,7 @@ class MainWindow(QMainWindow):
         self.jobs = JobController(self, self.bridge)
         self.model_setup = ModelSetup(self, self.settings, self.bridge, model)
         self.tools = DocumentTools(self)
+        self.moves = LayerMoves(self)
 
         # 2. central canvas and docks
         self.canvas = CanvasView(self)
@@ -130,6 +115,8 @@ class MainWindow(QMainWindow):
         self.canvas.strokeFinished.connect(self._stroke_finished)
         self.canvas.referenceClicked.connect(lambda x, y: s.push(SetReference((x, y))))
         self.canvas.probeClicked.connect(self.jobs.probe)
+        self.canvas.moveStarted.connect(self.moves.start)
+        self.canvas.moveFinished.connect(self.moves.finish)
         self.layers_dock.visibilityToggled.connect(self._layer_visibility)
         self.layers_dock.renamed.connect(self._layer_renamed)
         self.layers_dock.opacityChanged.connect(self._layer_opacity)
@@ -260,7 +247,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ tools and undoable changes
     def set_tool(self, tool: str) -> None:
-        for name in ("brush", "eraser", "reference", "probe"):
+        for name in ("brush", "eraser", "reference", "probe", "move"):
             getattr(self, f"action{name.capitalize()}").setChecked(name == tool)
         self.canvas.set_tool(tool)
 
@@ -275,6 +262,9 @@ class MainWindow(QMainWindow):
 
     def tool_probe(self) -> None:
         self.set_tool("probe")
+
+    def tool_move(self) -> None:
+        self.set_tool("move")
 
     def _stroke_finished(self, stroke: np.ndarray, erase: bool) -> None:
         if self.doc is not None:
