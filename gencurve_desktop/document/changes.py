@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gencurve_desktop.document.deep import deepen
 from gencurve_desktop.document.document import Document, EditRecord
 from gencurve_desktop.document.layers import Layer
 
@@ -100,7 +101,7 @@ class AddLayer(Change):
     label: str = "Add layer"
 
     def apply(self, doc: Document) -> None:
-        doc.check_pixels(self.layer.pixels)
+        doc.check_layer(self.layer)
         if self.index is None:
             self.index = len(doc.layers)
         doc.layers.insert(self.index, self.layer)
@@ -111,14 +112,22 @@ class AddLayer(Change):
 
 @dataclass
 class AddEdit(Change):
-    """A finished edit: its result layer on top and its provenance record."""
+    """A finished edit: its result layer on top and its provenance record.
+
+    In a document with 16-bit layers, an 8-bit result layer gets 16-bit pixels: the 16-bit composite's where the
+    edit left the (8-bit) composite it worked on unchanged — outside the mask's feather, bit for bit — and its
+    own values times 257 elsewhere (:func:`~gencurve_desktop.document.deep.deepen`)."""
 
     layer: Layer
     record: EditRecord
     label: str = "Edit"
 
     def apply(self, doc: Document) -> None:
-        doc.check_pixels(self.layer.pixels)
+        doc.check_layer(self.layer)
+        if self.layer.deep is None and doc.has_deep_layers:
+            under = doc.composite(depth=16)  # over white, opaque: what the edit saw, at 16 bits
+            under = np.concatenate([under, np.full(under.shape[:2] + (1,), 65535, np.uint16)], axis=2)
+            self.layer.deep = deepen(self.layer.pixels, under)
         self.layer.edit_id = self.record.id
         doc.layers.append(self.layer)
         doc.edits.append(self.record)

@@ -59,7 +59,8 @@ class Document:
 
     @classmethod
     def from_image(cls, rgb: np.ndarray, name: str = "Original", metadata: PhotoMetadata | None = None) -> Document:
-        """A new document whose only layer is the photo ``rgb`` (H x W x 3 uint8), keeping its ``metadata``."""
+        """A new document whose only layer is the photo ``rgb`` (H x W x 3 uint8, or uint16: a 16-bit layer),
+        keeping its ``metadata``."""
         doc = cls(size=(rgb.shape[1], rgb.shape[0]), metadata=metadata)
         doc.layers.append(Layer.from_rgb(name, rgb))
         return doc
@@ -72,16 +73,23 @@ class Document:
     def height(self) -> int:
         return self.size[1]
 
-    def composite(self, layers: list[Layer] | None = None, alpha: bool = False) -> np.ndarray:
+    def composite(self, layers: list[Layer] | None = None, alpha: bool = False, depth: int = 8) -> np.ndarray:
         """The merged image as shown: H x W x 3 over white, or H x W x 4 keeping transparency (``alpha``), as
-        written to mergedimage.png. ``layers`` draws only those (e.g. the original alone), in their groups."""
+        written to mergedimage.png. ``layers`` draws only those (e.g. the original alone), in their groups.
+        ``depth`` 16: uint16, from the 16-bit layers' own values (what 16-bit exports write)."""
         return composite(
             self.layers if layers is None else layers,
             self.size,
             None if alpha else (255, 255, 255),
             self.groups,
             self.rendering,
+            depth,
         )
+
+    @property
+    def has_deep_layers(self) -> bool:
+        """Whether some layer carries 16-bit pixels (then PNG and TIFF exports are 16-bit)."""
+        return any(layer.deep is not None for layer in self.layers)
 
     @property
     def rendering(self) -> Rendering:
@@ -112,7 +120,14 @@ class Document:
                 return record
         raise KeyError(edit_id)
 
-    def check_pixels(self, pixels: np.ndarray, what: str = "layer") -> None:
-        """Raise BadInputError unless ``pixels`` is H x W x 4 uint8 of this document's size."""
-        if pixels.shape != (self.height, self.width, 4) or pixels.dtype != np.uint8:
-            raise BadInputError(f"{what} must be {self.width}x{self.height} RGBA uint8, got {pixels.shape}")
+    def check_pixels(self, pixels: np.ndarray, what: str = "layer", dtype: type = np.uint8) -> None:
+        """Raise BadInputError unless ``pixels`` is H x W x 4 ``dtype`` (uint8) of this document's size."""
+        if pixels.shape != (self.height, self.width, 4) or pixels.dtype != dtype:
+            name = np.dtype(dtype).name
+            raise BadInputError(f"{what} must be {self.width}x{self.height} RGBA {name}, got {pixels.shape}")
+
+    def check_layer(self, layer: Layer) -> None:
+        """Raise BadInputError unless the layer's pixels (and 16-bit pixels, if any) fit this document."""
+        self.check_pixels(layer.pixels)
+        if layer.deep is not None:
+            self.check_pixels(layer.deep, "16-bit layer", np.uint16)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from gencurve_desktop.document import deep
 from gencurve_desktop.document.atomic import check_target, write_atomic
 from gencurve_desktop.document.metadata import PhotoMetadata, read_metadata, to_rgb_space
 from gencurve_desktop.document.safe_files import check_regular
@@ -57,9 +58,11 @@ def _register_heif() -> None:
 _register_heif()
 
 
-def _read(path: str | os.PathLike, convert, keep: list | None = None) -> np.ndarray:
+def _read(path: str | os.PathLike, convert, keep: list | None = None, wide=None) -> np.ndarray:
     """The one image-reading policy: ``convert(image)`` gives the array, or the file is refused with one line.
-    ``keep``: a list that receives the file's :class:`PhotoMetadata` (profile, EXIF, XMP, DPI).
+    ``keep``: a list that receives the file's :class:`PhotoMetadata` (profile, EXIF, XMP, DPI). ``wide``: what
+    makes the array of a PNG or TIFF with 16-bit RGB or grey samples from them (upright H x W x 4 uint16) when
+    no colour conversion was needed; such a file is decoded a second time, by OpenCV, after Pillow's checks.
 
     Whatever Pillow raises while opening, decoding, reading EXIF, transposing or converting (damaged EXIF,
     unimplemented formats or modes, truncation) becomes :class:`BadInputError`; its warnings never reach stderr.
@@ -78,16 +81,21 @@ def _read(path: str | os.PathLike, convert, keep: list | None = None) -> np.ndar
                 if opened.width * opened.height > MAX_IMAGE_PIXELS:
                     raise Image.DecompressionBombError("too many pixels")
                 opened.seek(0)  # animated images: the first frame
+                data = _raw_bytes(opened) if wide is not None and deep.wide_samples(opened) else None
+                stored = opened.size
                 opened.load()
                 orientation = _orientation(opened)
                 meta = read_metadata(opened)
                 im = opened.copy()  # detached from the file, which is closed here
             for transpose in ORIENTATION.get(orientation, []):
                 im = im.transpose(transpose)
-            im, meta = to_rgb_space(im, meta)
+            rgb_space, meta = to_rgb_space(im, meta)
             if keep is not None:
                 keep.append(meta)
-            return convert(_to_8bit(im))
+            samples = deep.decode(data, stored) if data and rgb_space is im else None  # im: no conversion needed
+            if samples is not None:  # turned as the 8-bit pixels were
+                return wide(deep.orient(samples, orientation))
+            return convert(_to_8bit(rgb_space))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadInputError(
             f"{p}: the image is too large (more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels); "
@@ -103,6 +111,18 @@ def _read(path: str | os.PathLike, convert, keep: list | None = None) -> np.ndar
         raise BadInputError(f"{p}: the image file is damaged or truncated ({_one_line(e)})") from None
     except Exception as e:  # NotImplementedError (formats), ValueError (modes), TypeError (damaged metadata), ...
         raise BadInputError(f"{p}: cannot read this image ({type(e).__name__}: {_one_line(e)})") from None
+
+
+def _raw_bytes(opened: Image.Image) -> bytes | None:
+    """The whole file, from the descriptor Pillow holds open (the file it checked, even if renamed over since)."""
+    fp = opened.fp
+    if fp is None:
+        return None
+    here = fp.tell()
+    fp.seek(0)
+    data = fp.read(MAX_FILE_BYTES + 1)
+    fp.seek(here)
+    return data if len(data) <= MAX_FILE_BYTES else None
 
 
 def _orientation(im: Image.Image) -> int | None:
@@ -163,21 +183,30 @@ def _grey_array(im: Image.Image) -> np.ndarray:
     return np.array(im.convert("L"), dtype=np.uint8)
 
 
+def _rgb_of_deep(rgba: np.ndarray) -> np.ndarray:
+    return deep.to_8bit(deep.flatten(rgba))
+
+
 def load_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image as an H x W x 3 uint8 array.
 
     EXIF orientation is applied, animated images give their first frame, CMYK / LAB / YCbCr / palette / grey /
-    16-bit images are converted, and transparency is composited over white (as editors flatten).
+    16-bit images are converted (16-bit RGB and grey samples to their nearest 8-bit values, round(v / 257)), and
+    transparency is composited over white (as editors flatten).
     Any unreadable, truncated, oversized or non-image file raises :class:`BadInputError`.
     """
-    return _read(path, _rgb_array)
+    return _read(path, _rgb_array, wide=_rgb_of_deep)
 
 
-def load_photo(path: str | os.PathLike) -> tuple[np.ndarray, PhotoMetadata]:
+def load_photo(path: str | os.PathLike, depth16: bool = False) -> tuple[np.ndarray, PhotoMetadata]:
     """:func:`load_rgb` and what the file carries besides the pixels (ICC profile, EXIF with orientation 1, XMP,
-    DPI), to be written back on export (:mod:`gencurve_desktop.document.metadata`)."""
+    DPI), to be written back on export (:mod:`gencurve_desktop.document.metadata`).
+
+    ``depth16``: a PNG or TIFF with 16-bit RGB or grey samples (and no colour conversion on opening: not CMYK,
+    LAB or a grey profile) comes back as H x W x 3 **uint16**, its own values (over white where it has alpha),
+    upright; :func:`load_rgb` gives their nearest 8-bit values. Any other file is uint8 as without it."""
     keep: list[PhotoMetadata] = []
-    rgb = _read(path, _rgb_array, keep)
+    rgb = _read(path, _rgb_array, keep, wide=deep.flatten if depth16 else _rgb_of_deep)
     return rgb, keep[0]
 
 
@@ -223,12 +252,19 @@ def image_writer(
     **save_kwargs,
 ):
     """A function that writes ``pixels`` into a binary file in the format of ``path``'s extension, with the
-    photo's ``metadata`` (profile, EXIF, XMP, DPI where the format holds them) and the lossy ``quality``."""
+    photo's ``metadata`` (profile, EXIF, XMP, DPI where the format holds them) and the lossy ``quality``.
+
+    uint16 ``pixels`` are written at 16 bits per channel as PNG and TIFF (:mod:`.deep`); every other format gets
+    their nearest 8-bit values."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or fmt not in Image.SAVE:
         raise BadInputError(f"{path}: cannot write images as {path.suffix!r}")
     check_quality(quality)
+    if pixels.dtype == np.uint16:
+        if path.suffix.lower() in deep.DEEP_SUFFIXES:
+            return _deep_writer(pixels, fmt, metadata, save_kwargs)
+        pixels = deep.to_8bit(pixels)
     image = Image.fromarray(pixels)
     if fmt == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
@@ -236,6 +272,14 @@ def image_writer(
     if quality is not None and fmt in LOSSY_DEFAULTS:
         options["quality"] = quality
     return lambda f: image.save(f, format=fmt, **options)
+
+
+def _deep_writer(pixels: np.ndarray, fmt: str, metadata: PhotoMetadata | None, save_kwargs: dict):
+    if fmt == "PNG":
+        options = metadata.save_options("PNG") if metadata else {}
+        return lambda f: f.write(deep.png_bytes(pixels, options, save_kwargs.get("compress_level", 6)))
+    deflate = save_kwargs.get("compression") == "tiff_deflate"
+    return lambda f: deep.write_tiff(f, pixels, metadata, deflate)
 
 
 def save_image_atomic(

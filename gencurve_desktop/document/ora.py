@@ -2,7 +2,9 @@
 
 Writing: ``mimetype`` first and stored, ``stack.xml``, ``data/*.png`` layers, ``mergedimage.png``,
 ``Thumbnails/thumbnail.png`` (<= 256 px), and ``data/gencurve/`` (document.json, mask and edit masks).
-Saving is atomic: a temporary file in the same folder, flushed and fsynced, then renamed over the target.
+A layer with 16-bit pixels is stored as a 16-bit PNG and read back into ``deep`` (so is any other editor's 16-bit
+layer); ``mergedimage.png`` and the thumbnail are 8-bit. Saving is atomic: a temporary file in the same folder,
+flushed and fsynced, then renamed over the target.
 
 Reading treats the file as hostile: entries are read by name into memory with byte caps (never extracted),
 absolute / traversing names are refused, sizes and compression ratios are bounded, stack.xml is parsed by
@@ -16,28 +18,28 @@ import json
 import os
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from defusedxml import ElementTree as SafeET
 from PIL import Image
 
+from gencurve_desktop.document import deep
 from gencurve_desktop.document.atomic import check_target, write_atomic
 from gencurve_desktop.document.document import SCHEMA_VERSION, Document, EditRecord
 from gencurve_desktop.document.images import MAX_IMAGE_PIXELS
 from gencurve_desktop.document.layers import new_id
 from gencurve_desktop.document.metadata import PhotoMetadata, read_metadata
+from gencurve_desktop.document.ora_archive import MAX_TOTAL_BYTES, Archive, entry_key
 from gencurve_desktop.document.ora_stack import GC, read_tree, stack_xml
 from gencurve_desktop.document.safe_files import check_document_budget, read_regular, safe_name
 from gencurve_desktop.errors import BadInputError
 
 MIMETYPE = b"image/openraster"
 GENCURVE_DIR = "data/gencurve/"
-MAX_ENTRIES = 4096
-MAX_ENTRY_BYTES = 256 * 2**20
-MAX_TOTAL_BYTES = 2 * 2**30
-MAX_RATIO = 400  # uncompressed / compressed; PNG layers never come near it
 THUMBNAIL_SIDE = 256
 
 
@@ -45,8 +47,8 @@ THUMBNAIL_SIDE = 256
 
 
 def _png_bytes(pixels: np.ndarray, metadata: PhotoMetadata | None = None, everything: bool = False) -> bytes:
-    """PNG bytes; with ``metadata`` the photo's ICC profile (every layer), and with ``everything`` its EXIF, XMP
-    and DPI too (mergedimage.png, where other editors and GenCurve read them back)."""
+    """PNG bytes (16-bit for uint16 ``pixels``); with ``metadata`` the photo's ICC profile (every layer), and with
+    ``everything`` its EXIF, XMP and DPI too (mergedimage.png, where other editors and GenCurve read them back)."""
     buf = io.BytesIO()
     options = {}
     if metadata is not None:
@@ -55,6 +57,8 @@ def _png_bytes(pixels: np.ndarray, metadata: PhotoMetadata | None = None, everyt
             if everything
             else ({"icc_profile": metadata.icc_profile} if metadata.icc_profile else {})
         )
+    if pixels.dtype == np.uint16:
+        return deep.png_bytes(pixels, options, compress_level=4)
     Image.fromarray(pixels).save(buf, "PNG", compress_level=4, **options)
     return buf.getvalue()
 
@@ -93,7 +97,8 @@ def ora_bytes(doc: Document) -> bytes:
         deflate = zipfile.ZIP_DEFLATED
         zf.writestr("stack.xml", stack_xml(doc, srcs), compress_type=deflate)
         for layer in doc.layers:
-            zf.writestr(srcs[layer.id], _png_bytes(layer.pixels, doc.metadata), compress_type=zipfile.ZIP_STORED)
+            stored = layer.pixels if layer.deep is None else layer.deep  # a 16-bit layer stays 16-bit
+            zf.writestr(srcs[layer.id], _png_bytes(stored, doc.metadata), compress_type=zipfile.ZIP_STORED)
         zf.writestr("mergedimage.png", _png_bytes(merged, doc.metadata, True), compress_type=zipfile.ZIP_STORED)
         zf.writestr("Thumbnails/thumbnail.png", _png_bytes(np.asarray(thumb)), compress_type=zipfile.ZIP_STORED)
         zf.writestr(GENCURVE_DIR + "document.json", _document_json(doc), compress_type=deflate)
@@ -119,64 +124,9 @@ def save_ora(doc: Document, path: str | os.PathLike) -> None:
 # ----------------------------------------------------------------------------------------------- reading
 
 
-def _entry_key(name: str) -> str:
-    """Entries are addressed relative to the archive root; one leading "/" (written by some tools) is dropped.
-
-    Nothing is ever extracted to disk, but names with "..", backslashes, drive letters or a remaining
-    leading "/" are still refused as malformed.
-    """
-    return name[1:] if name.startswith("/") else name
-
-
-class _Archive:
-    """Bounded, by-name access to the entries of an untrusted zip."""
-
-    def __init__(self, path: Path, data: bytes) -> None:
-        self.path = path
-        try:
-            self.zf = zipfile.ZipFile(io.BytesIO(data))
-            infos = self.zf.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-            raise BadInputError(f"{path}: not an OpenRaster file (not a valid zip: {e})") from None
-        if len(infos) > MAX_ENTRIES:
-            raise BadInputError(f"{path}: too many entries ({len(infos)})")
-        total = 0
-        self.infos: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            name = _entry_key(info.filename)
-            parts = name.split("/")
-            if not name or "\\" in name or ":" in name or ".." in parts or "" in parts[:-1] or name.startswith("/"):
-                raise BadInputError(f"{path}: refusing an entry with an unsafe name: {info.filename!r}")
-            if name in self.infos:
-                raise BadInputError(f"{path}: the entry {name!r} appears twice")
-            if info.file_size > MAX_ENTRY_BYTES:
-                raise BadInputError(f"{path}: entry {name!r} is too large ({info.file_size} bytes)")
-            if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 2**20:
-                raise BadInputError(f"{path}: entry {name!r} is compressed suspiciously well (a zip bomb?)")
-            total += info.file_size
-            self.infos[name] = info
-        if total > MAX_TOTAL_BYTES:
-            raise BadInputError(f"{path}: the archive would unpack to more than {MAX_TOTAL_BYTES // 2**30} GiB")
-
-    def has(self, name: str) -> bool:
-        return _entry_key(name) in self.infos
-
-    def read(self, name: str) -> bytes:
-        name = _entry_key(name)
-        if name not in self.infos:
-            raise BadInputError(f"{self.path}: the file refers to {name!r}, which is missing")
-        info = self.infos[name]
-        try:
-            with self.zf.open(info) as f:
-                data = f.read(info.file_size + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-            raise BadInputError(f"{self.path}: entry {name!r} is damaged ({e})") from None
-        if len(data) > info.file_size:
-            raise BadInputError(f"{self.path}: entry {name!r} is larger than its header says")
-        return data
-
-
-def _decode_png(archive: _Archive, name: str, mode: str) -> np.ndarray:
+def _decode_png(archive: Archive, name: str, mode: str, before_16_bits: Callable[[], None] | None = None) -> np.ndarray:
+    """The PNG entry ``name`` in Pillow ``mode``; with ``before_16_bits`` (called first: the memory check), an
+    RGBA PNG with 16-bit samples comes as H x W x 4 uint16 (OpenCV decodes it, after Pillow's size checks)."""
     data = archive.read(name)
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
@@ -191,6 +141,11 @@ def _decode_png(archive: _Archive, name: str, mode: str) -> np.ndarray:
         with im:
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise BadInputError(f"{archive.path}: image {name!r} is too large ({im.width}x{im.height})")
+            if before_16_bits is not None and deep.wide_samples(im):
+                before_16_bits()
+                samples = deep.decode(data, im.size)
+                if samples is not None:
+                    return samples
             im.load()
             return np.array(im.convert(mode))
     except BadInputError:
@@ -199,7 +154,7 @@ def _decode_png(archive: _Archive, name: str, mode: str) -> np.ndarray:
         raise BadInputError(f"{archive.path}: image {name!r} is damaged or not an image ({e})") from None
 
 
-def _read_metadata(archive: _Archive, srcs: list[str]) -> PhotoMetadata | None:
+def _read_metadata(archive: Archive, srcs: list[str]) -> PhotoMetadata | None:
     """mergedimage.png's ICC profile, EXIF, XMP and DPI (read from its header chunks, pixels not decoded); the
     bottom layer's profile when the merged image has none; None when neither says anything."""
     found = None
@@ -241,7 +196,7 @@ def load_ora(path: str | os.PathLike) -> Document:
     data = read_regular(path, MAX_TOTAL_BYTES, what="project file")  # FIFOs, devices and /dev/zero links refused
     if not data:
         raise BadInputError(f"{path}: the file is empty")
-    archive = _Archive(path, data)
+    archive = Archive(path, data)
 
     # 1. mimetype and stack.xml
     if not archive.has("mimetype") or archive.read("mimetype").strip() != MIMETYPE:
@@ -273,13 +228,18 @@ def load_ora(path: str | os.PathLike) -> Document:
         src = el.get("src")
         if not src:
             raise BadInputError(f"{path}: a layer has no src")
-        pixels = _decode_png(archive, src, "RGBA")
-        canvas = np.zeros((h, w, 4), np.uint8)
+        deep_layers = sum(ly.deep is not None for ly in doc.layers) + 1  # a 16-bit layer costs 8 bytes more a pixel
+        pixels = _decode_png(
+            archive, src, "RGBA", partial(check_document_budget, path, w, h, len(entries), 0, deep_layers)
+        )
+        canvas = np.zeros((h, w, 4), pixels.dtype)
         x, y = ox + _int_attr(el, "x", path, 0), oy + _int_attr(el, "y", path, 0)
         lh, lw = pixels.shape[:2]
         x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + lw), min(h, y + lh)
         if x1 > x0 and y1 > y0:
             canvas[y0:y1, x0:x1] = pixels[y0 - y : y1 - y, x0 - x : x1 - x]
+        if canvas.dtype == np.uint16:  # authoritative; the 8-bit pixels are its nearest values
+            layer.deep, canvas = canvas, deep.to_8bit(canvas)
         layer.pixels = canvas
         doc.layers.append(layer)
 
@@ -293,7 +253,7 @@ def load_ora(path: str | os.PathLike) -> Document:
 
     # 5. everything else another editor stored, kept for the next save
     ours = {"mimetype", "stack.xml", "mergedimage.png", "Thumbnails/thumbnail.png"}
-    srcs = {_entry_key(el.get("src", "")) for el, *_ in entries}
+    srcs = {entry_key(el.get("src", "")) for el, *_ in entries}
     for name, info in archive.infos.items():
         if name in ours or name in srcs or name.startswith(GENCURVE_DIR) or info.is_dir():
             continue
@@ -305,7 +265,7 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _read_gencurve(archive: _Archive, doc: Document, n_layers: int) -> None:
+def _read_gencurve(archive: Archive, doc: Document, n_layers: int) -> None:
     try:
         meta = json.loads(archive.read(GENCURVE_DIR + "document.json"), parse_constant=_no_constant)
         if not isinstance(meta, dict):
@@ -326,7 +286,8 @@ def _read_gencurve(archive: _Archive, doc: Document, n_layers: int) -> None:
         edits = meta.get("edits", [])
         if not isinstance(edits, list):
             raise ValueError("edits is not a list")
-        check_document_budget(archive.path, doc.width, doc.height, n_layers, len(edits))
+        deep_layers = sum(ly.deep is not None for ly in doc.layers)
+        check_document_budget(archive.path, doc.width, doc.height, n_layers, len(edits), deep_layers)
         for e in edits:
             name = str(e["mask"])
             mask = _decode_png(archive, name, "L") >= 128

@@ -16,8 +16,8 @@ from pathlib import Path
 from gencurve_desktop.errors import BadInputError
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-#: Default memory budget of one open document (layers × canvas × 4 bytes + edit masks), in MiB;
-#: ``GENCURVE_MAX_DOCUMENT_MB`` raises or lowers it.
+#: Default memory budget of one open document (layers × canvas × 4 bytes, 8 more for a 16-bit layer, + edit
+#: masks), in MiB; ``GENCURVE_MAX_DOCUMENT_MB`` raises or lowers it.
 DEFAULT_DOCUMENT_MB = 4096
 
 
@@ -116,13 +116,15 @@ def document_budget_bytes() -> int:
     return int(mb * 2**20)
 
 
-def check_document_budget(path: Path, width: int, height: int, layers: int, masks: int) -> None:
-    """Refuse (BadInputError) a document whose layers and edit masks would take more than the budget."""
-    need = width * height * (4 * layers + masks)
+def check_document_budget(path: Path, width: int, height: int, layers: int, masks: int, deep: int = 0) -> None:
+    """Refuse (BadInputError) a document whose layers and edit masks would take more than the budget; ``deep`` of
+    the ``layers`` are 16-bit ones, which also hold 8 bytes a pixel of 16-bit pixels."""
+    need = width * height * (4 * layers + 8 * deep + masks)
     budget = document_budget_bytes()
     if need > budget:
+        sixteen = f", {deep} of them 16-bit," if deep else ""
         raise BadInputError(
-            f"{path}: the project needs {need / 2**20:.0f} MiB ({layers} layers and {masks} edit masks of "
+            f"{path}: the project needs {need / 2**20:.0f} MiB ({layers} layers{sixteen} and {masks} edit masks of "
             f"{width}x{height}), over the {budget // 2**20} MiB document limit; set GENCURVE_MAX_DOCUMENT_MB to "
             "raise it"
         )
