@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from gencurve_desktop.document.changes import Change
+from gencurve_desktop.document.deep import to_8bit
 from gencurve_desktop.document.document import Document
 from gencurve_desktop.document.layers import Layer
 from gencurve_desktop.errors import BadInputError
@@ -112,9 +113,9 @@ class TransformLayer(Change):
 
     def apply(self, doc: Document) -> None:
         layer: Layer = doc.layers[doc.layer_index(self.layer_id)]
-        new_pixels = self._transformed(layer.pixels)  # may raise: the layer is left as it was
-        deep = getattr(layer, "deep", None)
-        new_deep = None if deep is None else self._transformed(deep)
+        deep = layer.deep  # authoritative: the 8-bit pixels are its nearest values, after the transform too
+        new_deep = None if deep is None else self._transformed(deep)  # may raise: the layer is left as it was
+        new_pixels = self._transformed(layer.pixels) if deep is None else to_8bit(new_deep)
         self.old = (layer.pixels, deep)
         layer.pixels = new_pixels
         if deep is not None:
