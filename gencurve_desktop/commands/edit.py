@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from gencurve_desktop.commands.checks import check_output, parse_point
 from gencurve_desktop.commands.inversions import InversionCache
 from gencurve_desktop.commands.loading import ModelSource
@@ -120,9 +122,12 @@ def run_edit(
     request: EditFiles, model: ModelSource, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
 ) -> EditReport:
     """Check the outputs, read and check the inputs, load the model, edit, then write the image and the project
-    together (both or neither)."""
+    together (both or neither). A 16-bit PNG or TIFF is edited at its nearest 8-bit values and the result is
+    written at 16 bits (PNG, TIFF and the project's layers): the photo's own 16-bit values wherever the edit left
+    a pixel unchanged (outside the mask's feather, bit for bit), the edited values times 257 elsewhere."""
     from gencurve_desktop.commands.project import project_document
     from gencurve_desktop.document.atomic import write_together
+    from gencurve_desktop.document.deep import deepen, to_8bit
     from gencurve_desktop.document.images import IMAGE_OUTPUTS, check_quality, image_writer, load_mask, load_photo
     from gencurve_desktop.document.ora import ora_bytes
 
@@ -132,15 +137,17 @@ def run_edit(
     if project is not None and Path(os.path.abspath(project)) == Path(os.path.abspath(out)):
         raise BadInputError(f"{project}: the project and the image output must be different files")
     check_quality(request.quality)
-    rgb, metadata = load_photo(request.image)
+    photo, metadata = load_photo(request.image, depth16=True)  # uint16 for a 16-bit PNG or TIFF
+    rgb = to_8bit(photo) if photo.dtype == np.uint16 else photo
     mask = load_mask(request.mask, (rgb.shape[1], rgb.shape[0]))
     edit = EditRequest(request.task, rgb, mask, request.ref, request.params)
     edit.validate()
     loaded = model(progress)
     result = compute_edit(loaded, edit, lambda ev: progress(f"edit: {ev.phase}", ev.iteration, ev.total), cancel)
-    writes = [(out, image_writer(result.image, out, metadata, request.quality))]  # profile, EXIF, XMP, DPI kept
+    image = deepen(result.image, photo) if photo.dtype == np.uint16 else result.image
+    writes = [(out, image_writer(image, out, metadata, request.quality))]  # profile, EXIF, XMP, DPI kept
     if project is not None:
-        data = ora_bytes(project_document(rgb, result, metadata))
+        data = ora_bytes(project_document(photo, result, metadata))
         writes.append((project, lambda f: f.write(data)))
     write_together(writes)
     return EditReport(result, out, project)

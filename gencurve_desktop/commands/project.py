@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def project_document(rgb: np.ndarray, result: EditResult, metadata=None) -> Document:
-    """The original and the edit as two layers, with the edit's provenance and the photo's ``metadata``."""
+    """The original and the edit as two layers, with the edit's provenance and the photo's ``metadata``; a uint16
+    ``rgb`` makes both 16-bit layers (the edit's is the 16-bit original wherever the edit left it: AddEdit)."""
     from gencurve_desktop.document.changes import AddEdit
     from gencurve_desktop.document.document import Document, EditRecord
     from gencurve_desktop.document.layers import Layer
