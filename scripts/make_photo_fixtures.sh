@@ -43,4 +43,16 @@ exiftool -q -overwrite_original -Make=TestCam -XMP-dc:Title=Harbour "$out/adobe-
 exiftool -b -exif "$out/adobe-rgb.png" > "$tmp/exif.bin"
 exiftool -b -xmp "$out/adobe-rgb.png" > "$tmp/xmp.xml"
 avifenc --exif "$tmp/exif.bin" --xmp "$tmp/xmp.xml" "$tmp/adobe.png" "$out/adobe-rgb.avif" > /dev/null
+
+# 4. 16-bit files (issue 22): the sample blurred at ImageMagick's 16-bit quantum (real 16-bit values, not v * 257),
+#    as a 48-bit PNG (Adobe RGB) and a 16-bit TIFF (ProPhoto RGB) with EXIF and XMP, and a 16-bit grey PNG stored
+#    rotated with Orientation 6
+convert "$tmp/base.png" -depth 16 -blur 0x1.2 -profile "$icc/AdobeRGB1998.icc" "$out/adobe-rgb-16.png"
+convert "$tmp/base.png" -depth 16 -blur 0x1.2 -profile "$icc/ProPhotoRGB.icc" -compress zip "$out/prophoto-rgb-16.tif"
+convert "$tmp/base.png" -depth 16 -blur 0x1.2 -colorspace gray -rotate -90 "$out/grey-16-rotated.png"
+for f in "$out/adobe-rgb-16.png" "$out/prophoto-rgb-16.tif"; do
+    exiftool -q -overwrite_original -Make=TestCam -Model="GC One" -XMP-dc:Title=Harbour \
+        -XResolution=300 -YResolution=300 -ResolutionUnit=inches "$f"
+done
+exiftool -q -overwrite_original -Orientation#=6 "$out/grey-16-rotated.png"
 ls -l "$out"

@@ -141,7 +141,7 @@ def test_group_properties_are_undoable():
     assert np.array_equal(doc.composite(), before) and outer.opacity == pytest.approx(0.7)
 
 
-def test_a_16_bit_layer_is_read_at_its_nearest_8_bit_value():
+def test_a_16_bit_layer_is_read_with_its_16_bit_values_and_saved_at_16_bits(tmp_path):
     import zipfile
 
     import cv2
@@ -151,4 +151,7 @@ def test_a_16_bit_layer_is_read_at_its_nearest_8_bit_value():
         name = sorted(n for n in zf.namelist() if n.lstrip("/").startswith("data/layer"))[-1]
         deep = cv2.imdecode(np.frombuffer(zf.read(name), np.uint8), cv2.IMREAD_UNCHANGED)[..., [2, 1, 0, 3]]
     assert deep.dtype == np.uint16
-    assert np.abs(doc.layers[-1].pixels.astype(int) - np.rint(deep / 257.0)).max() <= 1
+    assert np.array_equal(doc.layers[-1].deep, deep)  # pyora's 16-bit values, exactly
+    assert np.array_equal(doc.layers[-1].pixels, np.rint(deep / 257.0))  # the nearest 8-bit values
+    save_ora(doc, tmp_path / "saved.ora")
+    assert np.array_equal(load_ora(tmp_path / "saved.ora").layers[-1].deep, deep)
