@@ -254,14 +254,14 @@ def image_writer(
     """A function that writes ``pixels`` into a binary file in the format of ``path``'s extension, with the
     photo's ``metadata`` (profile, EXIF, XMP, DPI where the format holds them) and the lossy ``quality``.
 
-    uint16 ``pixels`` are written at 16 bits per channel as PNG and TIFF (:mod:`.deep`); every other format gets
-    their nearest 8-bit values."""
+    H x W x 3 or 4 uint16 ``pixels`` are written at 16 bits per channel as PNG and TIFF (:mod:`.deep`); every
+    other format gets their nearest 8-bit values."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or fmt not in Image.SAVE:
         raise BadInputError(f"{path}: cannot write images as {path.suffix!r}")
     check_quality(quality)
-    if pixels.dtype == np.uint16:
+    if pixels.dtype == np.uint16 and pixels.ndim == 3:  # 16-bit RGB(A); 16-bit grey is Pillow's own (I;16)
         if path.suffix.lower() in deep.DEEP_SUFFIXES:
             return _deep_writer(pixels, fmt, metadata, save_kwargs)
         pixels = deep.to_8bit(pixels)

@@ -253,3 +253,10 @@ def test_a_moved_or_scaled_16_bit_layer_keeps_its_8_bit_pixels_the_nearest_value
     assert layer.deep[32, 48, 3] == 65535 and np.array_equal(layer.pixels, to_8bit(layer.deep))
     change.revert(doc)
     assert np.array_equal(layer.deep[..., :3], photo) and np.array_equal(layer.pixels, to_8bit(layer.deep))
+
+
+def test_16_bit_grey_values_are_still_written_by_pillow(tmp_path):
+    values = np.arange(64 * 96, dtype=np.uint16).reshape(64, 96) * 10  # what Export Saliency Map writes as TIFF
+    save_image_atomic(values, tmp_path / "map.tif")
+    assert np.array_equal(opencv(tmp_path / "map.tif"), values)
+    assert depth_and_channels(tmp_path / "map.tif") == "16 gray"
